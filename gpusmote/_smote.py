@@ -1,0 +1,133 @@
+"""The SMOTE sampler: imbalanced-learn's API and semantics, gpusmote's engine."""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_neighbors_object
+from scipy import sparse
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+
+from gpusmote._device import DEVICES, resolve_device
+from gpusmote._engine import resample_dense, resample_sparse
+from gpusmote._knn import kneighbors_excluding_self
+
+
+class SMOTE(BaseOverSampler):
+    """Synthetic Minority Over-sampling Technique, exact and fast.
+
+    A drop-in replacement for :class:`imblearn.over_sampling.SMOTE`: the same
+    parameters, validation, ``sampling_strategy`` rules and random draws. With
+    an int ``random_state`` the output is bit-identical to imbalanced-learn's on
+    data without distance ties.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default='auto'
+        Which classes to over-sample and to what count, exactly as in
+        imbalanced-learn: ``'auto'`` (= ``'not majority'``), ``'minority'``,
+        ``'not minority'``, ``'all'``, a float ratio (binary only), a dict
+        ``{label: target count}`` or a callable ``y -> dict``.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the draws. An int restarts a ``RandomState`` for every class, as
+        imbalanced-learn does, so repeated calls give identical output.
+    k_neighbors : int or estimator, default=5
+        Neighbours per minority row. An int uses gpusmote's exact k-NN (ties by
+        lower row index; a row is never its own neighbour). An object with
+        ``kneighbors`` and ``kneighbors_graph`` is cloned, fitted on each class
+        and queried like imbalanced-learn does (its ``n_neighbors`` counts the
+        row itself, column 0 is dropped).
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where k-NN and generation run. ``'auto'`` picks the best available.
+
+    Attributes
+    ----------
+    sampling_strategy_ : dict
+        Synthetic rows to generate per class, in label order.
+    nn_k_ : estimator or None
+        The fitted neighbours object when ``k_neighbors`` is an object, else None.
+    k_neighbors_ : int
+        Neighbours per row actually used.
+    device_ : str
+        The device that ran the last ``fit_resample``.
+    n_features_in_ : int
+        Number of features seen during ``fit_resample``.
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Feature names, when X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import SMOTE
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(110, 3)).astype(np.float32)
+    >>> y = np.array([0] * 100 + [1] * 10)
+    >>> X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res), X_res.dtype
+    (array([100, 100]), dtype('float32'))
+    """
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "k_neighbors": [
+            Interval(numbers.Integral, 1, None, closed="left"),
+            HasMethods(["kneighbors", "kneighbors_graph"]),
+        ],
+        "device": [StrOptions(set(DEVICES))],
+    }
+
+    def __init__(
+        self,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        device="auto",
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+
+    def _neighbor_finder(self):
+        """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
+        if isinstance(self.k_neighbors, numbers.Integral):
+            k = int(self.k_neighbors)
+            self.nn_k_, self.k_neighbors_ = None, k
+
+            def find(X_class: np.ndarray) -> np.ndarray:
+                n_rows = len(X_class)
+                if n_rows <= k:
+                    # sklearn's message, which imbalanced-learn users know, and
+                    # what it means for SMOTE.
+                    raise ValueError(
+                        f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
+                        f"n_samples_fit = {n_rows}, n_samples = {n_rows}. "
+                        f"(k_neighbors={k} needs at least {k + 1} samples in every "
+                        f"over-sampled class.)"
+                    )
+                return kneighbors_excluding_self(X_class, k)
+
+            return find
+
+        self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors, additional_neighbor=1)
+        self.k_neighbors_ = self.nn_k_.n_neighbors - 1
+
+        def find_with_estimator(X_class: np.ndarray) -> np.ndarray:
+            self.nn_k_.fit(X_class)
+            return np.asarray(self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:])
+
+        return find_with_estimator
+
+    def _fit_resample(self, X, y):
+        self.device_ = resolve_device(self.device)
+        find_neighbors = self._neighbor_finder()
+        resample = resample_sparse if sparse.issparse(X) else resample_dense
+        return resample(X, y, self.sampling_strategy_, find_neighbors, self.random_state)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags

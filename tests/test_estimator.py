@@ -1,0 +1,63 @@
+"""scikit-learn / imbalanced-learn conventions: params, clone, pipelines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from imblearn.pipeline import Pipeline
+from imblearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.base import clone
+from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+from gpusmote import SMOTE
+from helpers import make_classes
+
+
+@parametrize_with_checks([SMOTE(random_state=0)])
+def test_imblearn_estimator_checks(estimator, check):
+    check(estimator)
+
+
+def test_constructor_only_stores_params():
+    nn_like = object()
+    sampler = SMOTE(sampling_strategy="minority", random_state=3, k_neighbors=nn_like, device="cpu")
+    assert sampler.get_params() == {
+        "sampling_strategy": "minority",
+        "random_state": 3,
+        "k_neighbors": nn_like,
+        "device": "cpu",
+    }
+    assert not [name for name in vars(sampler) if name.endswith("_")]
+
+
+def test_clone_and_set_params_round_trip():
+    sampler = SMOTE(random_state=1).set_params(k_neighbors=3)
+    copy = clone(sampler)
+    assert copy.get_params() == sampler.get_params() and copy is not sampler
+
+
+def test_fitted_attributes():
+    X, y = make_classes([50, 12, 9], n_features=3)
+    sampler = SMOTE(random_state=0).fit(X, y)
+    assert sampler.sampling_strategy_ == {1: 38, 2: 41}
+    sampler.fit_resample(X, y)
+    assert sampler.n_features_in_ == 3
+    assert sampler.k_neighbors_ == 5 and sampler.nn_k_ is None
+    assert sampler.device_ == "cpu"
+
+
+def test_pipeline_and_grid_search():
+    X, y = make_classes([200, 30], n_features=4, seed=4)
+    pipeline = Pipeline([("smote", SMOTE(random_state=0)), ("clf", LogisticRegression())])
+    search = GridSearchCV(
+        pipeline,
+        {"smote__k_neighbors": [3, 5], "smote__sampling_strategy": [0.5, 1.0]},
+        cv=StratifiedKFold(3),
+        scoring="average_precision",
+    )
+    search.fit(X, y)
+    assert set(search.best_params_) == {"smote__k_neighbors", "smote__sampling_strategy"}
+    assert np.isfinite(search.best_score_)
+    # The pipeline resamples only when fitting: predict sees the data as given.
+    assert search.predict(X).shape == y.shape

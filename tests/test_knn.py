@@ -1,0 +1,82 @@
+"""Exact k-NN against a float64 NumPy reference with the documented tie rule."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import gpusmote._knn as knn_module
+from gpusmote._knn import kneighbors_excluding_self
+
+
+def reference_kneighbors(data: np.ndarray, k: int) -> np.ndarray:
+    """Float64 brute force: k smallest (distance, index) among j != i."""
+    data = data.astype(np.float64)
+    diffs = data[:, None, :] - data[None, :, :]
+    dist = np.einsum("ijf,ijf->ij", diffs, diffs)
+    np.fill_diagonal(dist, np.inf)
+    index = np.broadcast_to(np.arange(len(data)), dist.shape)
+    order = np.lexsort((index, dist), axis=1)
+    return order[:, :k]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
+@pytest.mark.parametrize("shape", [(7, 1), (50, 3), (200, 33)])
+@pytest.mark.parametrize("k", [1, 5])
+def test_matches_float64_reference(dtype, shape, k):
+    rng = np.random.default_rng(shape[0] * 31 + k)
+    data = (rng.normal(size=shape) * 100).astype(dtype)
+    np.testing.assert_array_equal(
+        kneighbors_excluding_self(data, k), reference_kneighbors(data, k)
+    )
+
+
+def test_duplicates_are_neighbours_and_ties_go_to_lower_index():
+    base = np.array([[0.0, 0.0], [1.0, 0.0], [0.0, 1.0], [5.0, 5.0]])
+    data = np.vstack([base, base, base])  # every row has two exact copies
+    result = kneighbors_excluding_self(data, 3)
+    np.testing.assert_array_equal(result, reference_kneighbors(data, 3))
+    # row 0's copies (4, 8) come first, then the lower-index of the tied pair
+    np.testing.assert_array_equal(result[0], [4, 8, 1])
+    assert not (result == np.arange(len(data))[:, None]).any()  # never itself
+
+
+def test_constant_data_uses_indices_only():
+    data = np.ones((10, 4), dtype=np.float32)
+    result = kneighbors_excluding_self(data, 3)
+    np.testing.assert_array_equal(result[0], [1, 2, 3])
+    np.testing.assert_array_equal(result[5], [0, 1, 2])
+
+
+def test_far_from_origin_falls_back_and_stays_exact():
+    """A tiny cluster far away: float32 cannot resolve it, the proof fails and
+    the exhaustive float64 search must produce the exact answer."""
+    rng = np.random.default_rng(1)
+    data = np.vstack(
+        [1e6 + rng.normal(scale=1e-3, size=(60, 4)), rng.normal(size=(60, 4))]
+    )
+    result = kneighbors_excluding_self(data, 4)
+    np.testing.assert_array_equal(result, reference_kneighbors(data, 4))
+    assert knn_module.kneighbors_excluding_self.last_fallback_rows > 0
+
+
+def test_typical_data_needs_no_fallback():
+    rng = np.random.default_rng(2)
+    data = rng.normal(size=(2000, 16)).astype(np.float32)
+    kneighbors_excluding_self(data, 5)
+    assert knn_module.kneighbors_excluding_self.last_fallback_rows == 0
+
+
+@pytest.mark.parametrize("block_bytes", [4, 4 * 300, 4 * 300 * 7, 1 << 30])
+def test_block_size_never_changes_result(block_bytes):
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(300, 9)).astype(np.float32)
+    np.testing.assert_array_equal(
+        kneighbors_excluding_self(data, 5, block_bytes=block_bytes),
+        reference_kneighbors(data, 5),
+    )
+
+
+def test_rejects_too_few_rows():
+    with pytest.raises(ValueError, match="k=5"):
+        kneighbors_excluding_self(np.zeros((5, 2)), 5)
