@@ -1,32 +1,52 @@
 """gpusmote vs imbalanced-learn's SMOTE: same data, one process, ratios.
 
 Run ``python -m benchmarks.compare_imblearn`` (``--help`` for sizes). Both
-samplers are warmed up on a small slice first (JIT and thread start-up stay out
-of the figures), then each runs ``--repeat`` times on the full data; the table
-reports the median wall time, the peak memory each allocated through NumPy in
-one more run (tracemalloc, beyond the input), both ratios, and whether the
-outputs are bit-identical.
+samplers are first warmed up on a small slice (JIT loading and thread start-up
+stay out of the figures). Then each runs on the full data: the first full-size
+call ("first call", what a script that resamples once sees), ``--repeat`` more
+calls (their median, "warm"), and one traced call for the peak of the memory
+allocated through NumPy beyond the input (tracemalloc). The outputs must be
+bit-identical. ``--save`` writes the table as Markdown and JSON under
+benchmarks/results/, named after the machine.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import platform
 import statistics
 import time
 import tracemalloc
+from pathlib import Path
 
 import numpy as np
 from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 
+import gpusmote
 from gpusmote import SMOTE
 from gpusmote.datasets import make_fraud_like
 
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def machine_name() -> str:
+    """CPU model and core count, e.g. ``AMD-EPYC-2cpu``."""
+    model = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next(line.split(":", 1)[1] for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    slug = "-".join(model.replace("(R)", "").replace("(TM)", "").split())[:40]
+    return f"{slug}-{os.cpu_count()}cpu"
+
 
 def _measure(sampler, X, y, repeat):
-    """Median wall time over ``repeat`` untraced runs, then one traced run for
-    the peak of NumPy allocations (tracemalloc slows Python, not NumPy)."""
+    start = time.perf_counter()
+    sampler.fit_resample(X, y)
+    first = time.perf_counter() - start
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
@@ -36,7 +56,50 @@ def _measure(sampler, X, y, repeat):
     result = sampler.fit_resample(X, y)
     peak = tracemalloc.get_traced_memory()[1]
     tracemalloc.stop()
-    return statistics.median(times), peak, result
+    return {"first_s": first, "warm_s": statistics.median(times), "peak_bytes": peak}, result
+
+
+def run(rows: int, features: int, minority: float, repeat: int, seed: int) -> dict:
+    """Measure both samplers on one fraud-like workload; return the figures."""
+    X, y = make_fraud_like(rows, features, minority, random_state=seed)
+    for sampler in (ImblearnSMOTE(random_state=seed), SMOTE(random_state=seed)):
+        sampler.fit_resample(X[:20_000], y[:20_000])  # warm-up
+    reference, (X_ref, y_ref) = _measure(ImblearnSMOTE(random_state=seed), X, y, repeat)
+    ours, (X_our, y_our) = _measure(SMOTE(random_state=seed), X, y, repeat)
+    return {
+        "workload": f"fraud-like {rows:,} x {features} float32, {minority:.2%} minority",
+        "rows_out": int(len(y_our)),
+        "output_bytes": int(X_our.nbytes),
+        "machine": machine_name(),
+        "versions": {
+            "gpusmote": gpusmote.__version__,
+            "imbalanced-learn": __import__("imblearn").__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+        },
+        "imbalanced-learn": reference,
+        "gpusmote-cpu": ours,
+        "identical": bool(np.array_equal(X_ref, X_our) and np.array_equal(y_ref, y_our)),
+    }
+
+
+def to_markdown(result: dict) -> str:
+    ref, our = result["imbalanced-learn"], result["gpusmote-cpu"]
+    mib = 2**20
+    lines = [
+        f"workload: {result['workload']} -> {result['rows_out']:,} rows "
+        f"({result['output_bytes'] / mib:.0f} MiB output); machine: {result['machine']}",
+        "",
+        "| | imbalanced-learn | gpusmote (cpu) | ratio |",
+        "|---|---:|---:|---:|",
+        f"| first call, s | {ref['first_s']:.3f} | {our['first_s']:.3f} | {ref['first_s'] / our['first_s']:.2f}x |",
+        f"| warm median, s | {ref['warm_s']:.3f} | {our['warm_s']:.3f} | {ref['warm_s'] / our['warm_s']:.2f}x |",
+        f"| peak NumPy memory, MiB | {ref['peak_bytes'] / mib:.0f} | {our['peak_bytes'] / mib:.0f} | "
+        f"{ref['peak_bytes'] / our['peak_bytes']:.2f}x |",
+        "",
+        f"identical output: {result['identical']}",
+    ]
+    return "\n".join(lines)
 
 
 def main(argv=None) -> None:
@@ -46,26 +109,17 @@ def main(argv=None) -> None:
     parser.add_argument("--minority", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/compare-<machine>.{md,json}")
     args = parser.parse_args(argv)
-
-    X, y = make_fraud_like(args.rows, args.features, args.minority, random_state=args.seed)
-    for sampler in (ImblearnSMOTE(random_state=args.seed), SMOTE(random_state=args.seed)):
-        sampler.fit_resample(X[:20_000], y[:20_000])  # warm-up
-
-    t_ref, m_ref, (X_ref, y_ref) = _measure(ImblearnSMOTE(random_state=args.seed), X, y, args.repeat)
-    t_our, m_our, (X_our, y_our) = _measure(SMOTE(random_state=args.seed), X, y, args.repeat)
-    identical = np.array_equal(X_ref, X_our) and np.array_equal(y_ref, y_our)
-    out_mb = X_our.nbytes / 2**20
-
-    print(f"workload: {args.rows:,} x {args.features} float32, "
-          f"{np.mean(y != 0):.2%} minority -> {len(y_our):,} rows ({out_mb:.0f} MiB output)")
-    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPUs, "
-          f"python {platform.python_version()}")
-    print(f"{'':18}{'wall s':>10}{'peak MiB':>12}")
-    print(f"{'imbalanced-learn':18}{t_ref:>10.3f}{m_ref / 2**20:>12.0f}")
-    print(f"{'gpusmote (cpu)':18}{t_our:>10.3f}{m_our / 2**20:>12.0f}")
-    print(f"speed-up: {t_ref / t_our:.2f}x   memory ratio (imblearn/gpusmote): "
-          f"{m_ref / m_our:.2f}x   identical output: {identical}")
+    result = run(args.rows, args.features, args.minority, args.repeat, args.seed)
+    table = to_markdown(result)
+    print(table)
+    if args.save:
+        RESULTS.mkdir(exist_ok=True)
+        stem = RESULTS / f"compare-{result['machine']}"
+        stem.with_suffix(".md").write_text(table + "\n")
+        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        print(f"saved {stem}.md and .json")
 
 
 if __name__ == "__main__":

@@ -6,6 +6,6 @@ them and are checked against these under Numba's CUDA simulator.
 """
 
 from gpusmote.kernels.interpolate import interpolate_rows
-from gpusmote.kernels.neighbors import rerank_exact, select_candidates
+from gpusmote.kernels.neighbors import block_candidates, rerank_exact, select_candidates
 
-__all__ = ["interpolate_rows", "rerank_exact", "select_candidates"]
+__all__ = ["block_candidates", "interpolate_rows", "rerank_exact", "select_candidates"]

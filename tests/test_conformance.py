@@ -166,11 +166,13 @@ def test_larger_than_one_chunk(monkeypatch):
     assert_same_resample(*both(X, y, random_state=8))
 
 
-def test_high_dimensional_and_gemm_blocks(monkeypatch):
-    """Several GEMM blocks per class, brute-force regime of sklearn (>15 dims)."""
+def test_high_dimensional_and_many_tiles(monkeypatch):
+    """Several query blocks and point tiles per class, in sklearn's brute-force
+    regime (>15 dims)."""
     import gpusmote._knn as knn_module
 
-    monkeypatch.setattr(knn_module, "GEMM_BLOCK_BYTES", 4 * 64 * 3)
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 16)
+    monkeypatch.setattr(knn_module, "TILE_BYTES", 4 * 16 * 70)
     X, y = make_classes([300, 120, 40], n_features=40, dtype=np.float32, seed=22)
     assert_same_resample(*both(X, y, random_state=9))
 

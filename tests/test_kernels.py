@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from gpusmote.kernels.interpolate import _interpolate_kernel, _interpolate_numpy, interpolate_rows
-from gpusmote.kernels.neighbors import select_candidates
+from gpusmote.kernels.neighbors import block_candidates, select_candidates
 
 
 def _random_case(dtype, n_base=40, n_features=6, k=4, n_new=500, seed=0):
@@ -58,18 +58,37 @@ def test_other_dtypes_take_numpy_path(dtype):
     np.testing.assert_array_equal(out, expected, strict=True)
 
 
-def test_select_candidates_keeps_the_m_smallest():
+@pytest.mark.parametrize("point_tile", [1, 16, 50, 200])
+def test_block_candidates_keep_the_m_smallest(point_tile):
     rng = np.random.default_rng(5)
-    n_points, n_queries, m, offset = 120, 10, 7, 30
-    gram = rng.normal(size=(n_queries, n_points)).astype(np.float32)
-    sq_norms = rng.uniform(1, 2, size=n_points).astype(np.float32)
+    n_points, n_queries, m, offset, d = 200, 10, 7, 30, 3
+    points_raw = rng.normal(size=(n_points, d)).astype(np.float32)
+    queries = np.hstack([points_raw[offset : offset + n_queries], np.ones((n_queries, 1), np.float32)])
+    sq = np.einsum("ij,ij->i", points_raw, points_raw).astype(np.float32)
+    points = np.hstack([np.float32(-2) * points_raw, sq[:, None]])
     cand_idx = np.empty((n_queries, m), dtype=np.int64)
     cand_bound = np.empty(n_queries)
-    select_candidates(gram, sq_norms, offset, cand_idx, cand_bound)
-    values = sq_norms[None, :] - np.float32(2) * gram
+    block_candidates(queries, points, offset, point_tile, cand_idx, cand_bound)
+    values = (queries @ points.T).astype(np.float64)
     for q in range(n_queries):
         values[q, offset + q] = np.inf  # a query is not its own candidate
         expected = np.sort(values[q])[:m]
-        np.testing.assert_array_equal(np.sort(values[q, cand_idx[q]]), expected)
-        assert cand_bound[q] == expected[-1]
+        # same values up to the GEMM's float32 rounding, and the right bound
+        np.testing.assert_allclose(np.sort(values[q, cand_idx[q]]), expected, rtol=1e-5, atol=1e-5)
         assert offset + q not in cand_idx[q]
+        assert len(set(cand_idx[q])) == m
+        assert cand_bound[q] == pytest.approx(expected[-1], rel=1e-5, abs=1e-5)
+
+
+def test_select_candidates_merges_tiles_exactly():
+    rng = np.random.default_rng(8)
+    values = rng.normal(size=(6, 100)).astype(np.float32)
+    cand_vals = np.full((6, 5), np.inf, dtype=np.float32)
+    cand_idx = np.full((6, 5), -1, dtype=np.int64)
+    for start in range(0, 100, 33):  # three tiles and a remainder, 40 = query 0's self
+        select_candidates(values[:, start : start + 33], start, 40, cand_vals, cand_idx)
+    for q in range(6):
+        row = values[q].copy()
+        row[40 + q] = np.inf
+        np.testing.assert_array_equal(np.sort(cand_vals[q]), np.sort(row)[:5])
+        np.testing.assert_array_equal(np.sort(row[cand_idx[q]]), np.sort(row)[:5])

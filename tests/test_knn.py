@@ -67,14 +67,25 @@ def test_typical_data_needs_no_fallback():
     assert knn_module.kneighbors_excluding_self.last_fallback_rows == 0
 
 
-@pytest.mark.parametrize("block_bytes", [4, 4 * 300, 4 * 300 * 7, 1 << 30])
-def test_block_size_never_changes_result(block_bytes):
+@pytest.mark.parametrize("block_rows", [1, 7, 128])
+@pytest.mark.parametrize("tile_bytes", [4, 4 * 300, 4 * 300 * 7, 1 << 30])
+def test_blocks_and_tiles_never_change_result(monkeypatch, block_rows, tile_bytes):
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", block_rows)
     rng = np.random.default_rng(3)
     data = rng.normal(size=(300, 9)).astype(np.float32)
     np.testing.assert_array_equal(
-        kneighbors_excluding_self(data, 5, block_bytes=block_bytes),
+        kneighbors_excluding_self(data, 5, block_bytes=tile_bytes),
         reference_kneighbors(data, 5),
     )
+
+
+def test_non_finite_float32_stage_falls_back():
+    """Values beyond float32's range overflow the GEMM; the proof must fail and
+    the float64 search answer exactly."""
+    rng = np.random.default_rng(6)
+    data = rng.normal(size=(40, 3)) * 1e30
+    data[:20] += 1e39
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 3), reference_kneighbors(data, 3))
 
 
 def test_rejects_too_few_rows():
