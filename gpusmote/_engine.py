@@ -15,6 +15,7 @@ import numpy as np
 from scipy import sparse
 
 from gpusmote._random import iter_imblearn_draws
+from gpusmote._timing import PhaseTimes
 from gpusmote.kernels.interpolate import interpolate_rows
 
 NeighborFinder = Callable[[np.ndarray], np.ndarray]
@@ -70,23 +71,32 @@ def resample_dense(
     find_neighbors: NeighborFinder,
     random_state,
     chunk_rows: int | None = None,
+    times: PhaseTimes | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Original rows then every class's synthetic rows, in one allocation."""
+    """Original rows then every class's synthetic rows, in one allocation.
+
+    ``times``, when given, receives the seconds spent copying the original rows
+    (``"copy"``), in k-NN (``"knn"``) and generating (``"generate"``).
+    """
+    times = PhaseTimes() if times is None else times
     plans = plan_classes(len(X), sampling_strategy)
     n_total = len(X) + sum(p.n_samples for p in plans)
-    X_out = np.empty((n_total, X.shape[1]), dtype=X.dtype)
-    y_out = np.empty(n_total, dtype=y.dtype)
-    X_out[: len(X)] = X
-    y_out[: len(y)] = y
+    with times.phase("copy"):
+        X_out = np.empty((n_total, X.shape[1]), dtype=X.dtype)
+        y_out = np.empty(n_total, dtype=y.dtype)
+        X_out[: len(X)] = X
+        y_out[: len(y)] = y
     for plan in plans:
-        X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
-        nn_idx = find_neighbors(X_class)
-        block = X_out[plan.offset : plan.offset + plan.n_samples]
-        for _ in _synthetic_chunks(
-            X_class, nn_idx, plan.n_samples, random_state, chunk_rows, out=block
-        ):
-            pass
-        y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
+        with times.phase("knn"):
+            X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
+            nn_idx = find_neighbors(X_class)
+        with times.phase("generate"):
+            block = X_out[plan.offset : plan.offset + plan.n_samples]
+            for _ in _synthetic_chunks(
+                X_class, nn_idx, plan.n_samples, random_state, chunk_rows, out=block
+            ):
+                pass
+            y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
     return X_out, y_out
 
 
@@ -97,16 +107,22 @@ def resample_sparse(
     find_neighbors: NeighborFinder,
     random_state,
     chunk_rows: int | None = None,
+    times: PhaseTimes | None = None,
 ):
     """Sparse CSR/CSC input: each over-sampled class is densified (its rows
     only, for the k-NN), its synthetic rows are generated densely one chunk at a
     time, and every chunk is stacked back in X's sparse format."""
+    times = PhaseTimes() if times is None else times
     plans = plan_classes(X.shape[0], sampling_strategy)
     blocks, labels = [X], [y]
     for plan in plans:
-        X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
-        nn_idx = find_neighbors(X_class)
-        for chunk in _synthetic_chunks(X_class, nn_idx, plan.n_samples, random_state, chunk_rows):
-            blocks.append(type(X)(chunk))
-        labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))
-    return sparse.vstack(blocks, format=X.format), np.concatenate(labels)
+        with times.phase("knn"):
+            X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
+            nn_idx = find_neighbors(X_class)
+        with times.phase("generate"):
+            for chunk in _synthetic_chunks(X_class, nn_idx, plan.n_samples, random_state, chunk_rows):
+                blocks.append(type(X)(chunk))
+            labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))
+    with times.phase("copy"):
+        stacked = sparse.vstack(blocks, format=X.format), np.concatenate(labels)
+    return stacked

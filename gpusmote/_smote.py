@@ -13,6 +13,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from gpusmote._device import DEVICES, resolve_device
 from gpusmote._engine import resample_dense, resample_sparse
 from gpusmote._knn import kneighbors_excluding_self
+from gpusmote._timing import PhaseTimes
 
 
 class SMOTE(BaseOverSampler):
@@ -52,6 +53,11 @@ class SMOTE(BaseOverSampler):
         Neighbours per row actually used.
     device_ : str
         The device that ran the last ``fit_resample``.
+    timings_ : dict
+        Seconds the last ``fit_resample`` spent per phase: ``"copy"`` (output
+        allocation and original rows), ``"knn"`` (class rows and neighbour
+        tables) and ``"generate"`` (draws and synthetic rows). Validation and
+        container conversion are outside these.
     n_features_in_ : int
         Number of features seen during ``fit_resample``.
     feature_names_in_ : ndarray of shape (n_features_in_,)
@@ -125,7 +131,10 @@ class SMOTE(BaseOverSampler):
         self.device_ = resolve_device(self.device)
         find_neighbors = self._neighbor_finder()
         resample = resample_sparse if sparse.issparse(X) else resample_dense
-        return resample(X, y, self.sampling_strategy_, find_neighbors, self.random_state)
+        self.timings_ = PhaseTimes()
+        return resample(
+            X, y, self.sampling_strategy_, find_neighbors, self.random_state, times=self.timings_
+        )
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -45,6 +45,8 @@ def test_fitted_attributes():
     assert sampler.n_features_in_ == 3
     assert sampler.k_neighbors_ == 5 and sampler.nn_k_ is None
     assert sampler.device_ == "cpu"
+    assert set(sampler.timings_) == {"copy", "knn", "generate"}
+    assert all(seconds >= 0 for seconds in sampler.timings_.values())
 
 
 def test_pipeline_and_grid_search():

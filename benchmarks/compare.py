@@ -1,0 +1,243 @@
+"""Side-by-side benchmark: imbalanced-learn vs gpusmote on the workloads.
+
+``python -m benchmarks.compare`` builds each workload of benchmarks/workloads.py
+once, runs every implementation on it in its own fresh process (so peak memory
+is honest), checks that every output is identical to imbalanced-learn's, and
+prints a table: wall time, k-NN time, generation time, peak memory beyond the
+input, and the ratios. It also measures this machine's bounds (copy bandwidth
+and float32 GEMM rate) and prints, per workload, the time the output's bytes
+and the exact k-NN's flops need at those rates. The table is written as JSON
+and Markdown, with a PNG plot, to benchmarks/results/ under the machine's
+name. ``--quick`` runs 2% of every workload and finishes in under a minute.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks.workloads import WORKLOADS, Workload, get_workload
+from gpusmote._device import cuda_available
+
+RESULTS = Path(__file__).resolve().parent / "results"
+REPO_ROOT = Path(__file__).resolve().parent.parent
+REFERENCE = "imbalanced-learn"
+
+
+def machine_name() -> str:
+    """CPU model and core count (plus the GPU when present), e.g. ``AMD-EPYC-2cpu``."""
+    model = platform.machine()
+    try:
+        with open("/proc/cpuinfo") as info:
+            model = next(line.split(":", 1)[1] for line in info if line.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    name = "-".join(model.replace("(R)", "").replace("(TM)", "").split())[:40]
+    name = f"{name}-{os.cpu_count()}cpu"
+    if cuda_available():
+        import cupy
+
+        gpu = cupy.cuda.runtime.getDeviceProperties(0)["name"].decode()
+        name += "-" + "-".join(gpu.split())
+    return name
+
+
+def measure_bounds(size_bytes: int = 512 * 2**20) -> dict:
+    """This machine's copy bandwidth (bytes copied per second, one NumPy copy)
+    and float32 GEMM rate (flop/s, NumPy's BLAS on every core)."""
+    src = np.ones(size_bytes // 4, dtype=np.float32)
+    dst = np.empty_like(src)
+    np.copyto(dst, src)
+    copy_s = min(_timed(lambda: np.copyto(dst, src)) for _ in range(3))
+    del src, dst
+    a = np.random.default_rng(0).random((4096, 2048), dtype=np.float32)
+    b = np.random.default_rng(1).random((2048, 4096), dtype=np.float32)
+    a @ b
+    gemm_s = min(_timed(lambda: a @ b) for _ in range(3))
+    return {"copy_bytes_per_s": size_bytes / copy_s, "gemm_flop_per_s": 2 * 4096 * 2048 * 4096 / gemm_s}
+
+
+def _timed(fn) -> float:
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def workload_bounds(workload: Workload, bounds: dict) -> dict:
+    """Seconds to write the output at copy bandwidth, and to do the exact
+    all-pairs k-NN's multiply-adds at the GEMM rate."""
+    n_out = max(workload.class_counts) * len(workload.class_counts)
+    output_bytes = n_out * workload.n_features * 4
+    knn_flops = 2 * workload.knn_pairs() * workload.n_features
+    return {
+        "output_floor_s": output_bytes / bounds["copy_bytes_per_s"],
+        "knn_floor_s": knn_flops / bounds["gemm_flop_per_s"],
+    }
+
+
+class Progress:
+    """One line per case on stderr, with elapsed time and a rough ETA."""
+
+    def __init__(self, total: int, quiet: bool = False):
+        self.total, self.done, self.quiet = total, 0, quiet
+        self.start = time.perf_counter()
+
+    def begin(self, label: str) -> None:
+        if not self.quiet:
+            print(f"[{self.done + 1}/{self.total}] {label} ...", end="", file=sys.stderr, flush=True)
+
+    def end(self, note: str) -> None:
+        self.done += 1
+        elapsed = time.perf_counter() - self.start
+        eta = elapsed / self.done * (self.total - self.done)
+        if not self.quiet:
+            print(f" {note} (elapsed {elapsed:.0f} s, ETA ~{eta:.0f} s)", file=sys.stderr, flush=True)
+
+
+def run_case(data_dir: str, impl: str, repeat: int) -> dict:
+    """Run one implementation on one saved workload in a fresh process."""
+    with tempfile.NamedTemporaryFile(suffix=".json") as result:
+        env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
+        proc = subprocess.run(
+            [sys.executable, "-m", "benchmarks.run_case", data_dir, impl, result.name, "--repeat", str(repeat)],
+            cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        )
+        if proc.returncode != 0:
+            return {"impl": impl, "error": proc.stderr.strip().splitlines()[-1] if proc.stderr else "failed"}
+        return json.loads(Path(result.name).read_text())
+
+
+def run(names: list[str], impls: list[str], quick: bool, repeat: int, quiet: bool = False) -> dict:
+    bounds = measure_bounds(64 * 2**20 if quick else 512 * 2**20)
+    progress = Progress(len(names) * len(impls), quiet)
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in names:
+            workload = get_workload(name, quick)
+            X, y = workload.build()
+            np.save(f"{tmp}/X.npy", X)
+            np.save(f"{tmp}/y.npy", y)
+            del X, y
+            cases = {}
+            for impl in impls:
+                progress.begin(f"{workload.name} / {impl}")
+                cases[impl] = run_case(tmp, impl, repeat)
+                note = cases[impl].get("error") or f"{cases[impl]['wall_s']:.2f} s"
+                progress.end(note)
+            rows.append({"workload": workload.name, "description": workload.description,
+                         "shape": [workload.n_rows, workload.n_features],
+                         "bounds": workload_bounds(workload, bounds), "cases": cases})
+    return {"machine": machine_name(), "quick": quick, "bounds": bounds, "versions": _versions(),
+            "workloads": rows}
+
+
+def _versions() -> dict:
+    import imblearn
+    import numba
+    import sklearn
+
+    import gpusmote
+
+    return {"gpusmote": gpusmote.__version__, "imbalanced-learn": imblearn.__version__,
+            "scikit-learn": sklearn.__version__, "numpy": np.__version__, "numba": numba.__version__,
+            "python": platform.python_version()}
+
+
+def to_markdown(report: dict) -> str:
+    mib = 2**20
+    bounds = report["bounds"]
+    lines = [
+        f"# gpusmote vs imbalanced-learn on {report['machine']}" + (" (quick)" if report["quick"] else ""),
+        "",
+        f"Machine bounds: copy {bounds['copy_bytes_per_s'] / 1e9:.1f} GB/s, float32 GEMM "
+        f"{bounds['gemm_flop_per_s'] / 1e9:.0f} GFLOP/s. Versions: "
+        + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
+        "Each case ran in its own process; wall time is the first full-size call after a small warm-up;"
+        " peak memory is peak RSS beyond the loaded input, also shown over the output's size.",
+        "",
+        "| workload | implementation | wall s | k-NN s | generation s | peak extra MiB | / output | speed-up | identical |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in report["workloads"]:
+        cases = row["cases"]
+        ref = cases.get(REFERENCE, {})
+        for impl, case in cases.items():
+            if "error" in case:
+                lines.append(f"| {row['workload']} | {impl} | error: {case['error']} | | | | | | |")
+                continue
+            speedup = ref["wall_s"] / case["wall_s"] if "wall_s" in ref else float("nan")
+            same = "reference" if impl == REFERENCE else ("yes" if case["digest"] == ref.get("digest") else "NO")
+            lines.append(
+                f"| {row['workload']} | {impl} | {case['wall_s']:.2f} | {case['knn_s']:.2f} | "
+                f"{case['generate_s']:.2f} | {case['peak_extra_bytes'] / mib:.0f} | "
+                f"{case['peak_extra_bytes'] / case['output_bytes']:.2f}x | {speedup:.2f}x | {same} |"
+            )
+        b = row["bounds"]
+        lines.append(f"| {row['workload']} | *bounds* | | {b['knn_floor_s']:.2f} | {b['output_floor_s']:.2f} | | | | |")
+    lines += ["", "*bounds*: k-NN = all-pairs distance multiply-adds of the over-sampled classes at the GEMM rate; "
+              "generation = output bytes at the copy bandwidth."]
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: Path) -> bool:
+    """Bar chart of wall time per workload and implementation; False without matplotlib."""
+    try:
+        import matplotlib
+
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        return False
+    names = [row["workload"] for row in report["workloads"]]
+    impls = list(report["workloads"][0]["cases"])
+    fig, ax = plt.subplots(figsize=(1.8 * len(names) + 2, 4))
+    width = 0.8 / len(impls)
+    for i, impl in enumerate(impls):
+        values = [row["cases"][impl].get("wall_s", np.nan) for row in report["workloads"]]
+        ax.bar(np.arange(len(names)) + i * width, values, width, label=impl)
+    ax.set_xticks(np.arange(len(names)) + width * (len(impls) - 1) / 2, names)
+    ax.set_ylabel("wall time, s (log)")
+    ax.set_yscale("log")
+    ax.set_title(f"SMOTE wall time on {report['machine']}" + (" (quick)" if report["quick"] else ""))
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
+    parser.add_argument("--quick", action="store_true", help="2%% of every workload, under a minute")
+    parser.add_argument("--repeat", type=int, default=1, help="calls per case (the first is reported)")
+    parser.add_argument("--no-save", action="store_true", help="print only")
+    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    args = parser.parse_args(argv)
+    impls = [REFERENCE, "gpusmote-cpu"] + (["gpusmote-cuda"] if cuda_available() else [])
+    report = run(args.workloads, impls, args.quick, args.repeat, args.quiet or not sys.stderr.isatty() and False)
+    table = to_markdown(report)
+    print(table)
+    if not args.no_save:
+        RESULTS.mkdir(exist_ok=True)
+        stem = RESULTS / f"compare-{report['machine']}{'-quick' if args.quick else ''}"
+        stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
+        stem.with_suffix(".md").write_text(table + "\n")
+        saved = plot(report, stem.with_suffix(".png"))
+        print(f"\nsaved {stem}.json, .md" + (", .png" if saved else " (no plot: pip install matplotlib)"))
+    failed = [c for row in report["workloads"] for c in row["cases"].values()
+              if "error" in c or c.get("digest") != row["cases"][REFERENCE].get("digest")]
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,156 @@
+"""One benchmark case in a fresh process: load a workload, resample, report.
+
+``python -m benchmarks.run_case DATA_DIR IMPL RESULT_JSON [--repeat N]`` loads
+``X.npy``/``y.npy`` from DATA_DIR, warms the sampler up on a small stratified
+slice (JIT loading, thread pools), then times the first full-size call and
+``N - 1`` more. Peak memory is the process's peak RSS during the first call
+(the kernel's high-water mark, reset just before it) minus its RSS just before
+it: what resampling costs beyond the loaded input.
+IMPL is ``imbalanced-learn``, ``gpusmote-cpu`` or ``gpusmote-cuda``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import resource
+import statistics
+import time
+
+import numpy as np
+
+SEED = 0
+
+
+def current_rss_bytes() -> int:
+    with open("/proc/self/statm") as statm:
+        return int(statm.read().split()[1]) * resource.getpagesize()
+
+
+def reset_peak_rss() -> bool:
+    """Reset the kernel's peak-RSS mark (VmHWM; Linux >= 4.0), so the next
+    reading is the peak since now rather than since the process started."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_rss_bytes() -> int:
+    """Peak RSS since the last reset (VmHWM), or over the process's life."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # KiB on Linux
+
+
+def digest(X: np.ndarray, y: np.ndarray) -> str:
+    """A fingerprint of the output, to compare implementations across processes."""
+    h = hashlib.sha256()
+    h.update(str((X.shape, X.dtype.str, y.dtype.str)).encode())
+    h.update(np.ascontiguousarray(X).data)
+    h.update(np.ascontiguousarray(y).data)
+    return h.hexdigest()
+
+
+def _imblearn_sampler():
+    """imbalanced-learn's SMOTE, with its k-NN and generation timed."""
+    from imblearn.over_sampling import SMOTE
+    from imblearn.over_sampling._smote.base import BaseSMOTE
+    from sklearn.neighbors import NearestNeighbors
+
+    times = {}
+
+    def timed(owner, name, phase):
+        original = getattr(owner, name)
+
+        def wrapper(*args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
+
+        setattr(owner, name, wrapper)
+
+    timed(NearestNeighbors, "fit", "knn")
+    timed(NearestNeighbors, "kneighbors", "knn")
+    timed(BaseSMOTE, "_make_samples", "generate")
+    return SMOTE(random_state=SEED), times
+
+
+def _gpusmote_sampler(device: str):
+    from gpusmote import SMOTE
+
+    sampler = SMOTE(random_state=SEED, device=device)
+    return sampler, None
+
+
+def _warm_up_slice(y: np.ndarray, head: int = 5_000, per_class: int = 20) -> np.ndarray:
+    """The first rows plus a few of every class: small, but still imbalanced,
+    so the warm-up really runs k-NN and generation."""
+    picks = [np.arange(min(head, len(y)))] + [np.flatnonzero(y == c)[:per_class] for c in np.unique(y)]
+    return np.unique(np.concatenate(picks))
+
+
+def run(data_dir: str, impl: str, repeat: int) -> dict:
+    X = np.load(f"{data_dir}/X.npy")
+    y = np.load(f"{data_dir}/y.npy")
+    if impl == "imbalanced-learn":
+        sampler, times = _imblearn_sampler()
+    else:
+        sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"))
+    warm = _warm_up_slice(y)
+    sampler.fit_resample(X[warm], y[warm])
+
+    def one_call():
+        if times is not None:
+            times.clear()
+        start = time.perf_counter()
+        X_res, y_res = sampler.fit_resample(X, y)
+        wall = time.perf_counter() - start
+        phases = dict(times) if times is not None else dict(sampler.timings_)
+        return wall, phases, X_res, y_res
+
+    reset_peak_rss()
+    rss_before = current_rss_bytes()
+    wall, phases, X_res, y_res = one_call()
+    peak_extra = max(0, peak_rss_bytes() - rss_before)
+    result = {
+        "impl": impl,
+        "wall_s": wall,
+        "knn_s": phases.get("knn", 0.0),
+        "generate_s": phases.get("generate", 0.0),
+        "peak_extra_bytes": peak_extra,
+        "input_bytes": int(X.nbytes + y.nbytes),
+        "output_bytes": int(X_res.nbytes + y_res.nbytes),
+        "rows_out": int(len(y_res)),
+        "digest": digest(X_res, y_res),
+    }
+    del X_res, y_res
+    if repeat > 1:
+        result["repeat_wall_s"] = statistics.median(one_call()[0] for _ in range(repeat - 1))
+    return result
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("data_dir")
+    parser.add_argument("impl", choices=["imbalanced-learn", "gpusmote-cpu", "gpusmote-cuda"])
+    parser.add_argument("result_json")
+    parser.add_argument("--repeat", type=int, default=1)
+    args = parser.parse_args(argv)
+    result = run(args.data_dir, args.impl, args.repeat)
+    with open(args.result_json, "w") as out:
+        json.dump(result, out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,73 @@
+"""The benchmark workloads: fixed, seeded, float32, built in seconds.
+
+Each is a :func:`gpusmote.datasets.make_imbalanced` data set (overlapping
+Gaussian clusters per class, no duplicate rows) with the shape of a real
+use case. ``quick`` variants keep the proportions at a fraction of the rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from gpusmote.datasets import make_imbalanced
+
+
+@dataclass(frozen=True)
+class Workload:
+    """One benchmark data set."""
+
+    name: str
+    class_counts: tuple[int, ...]
+    n_features: int
+    description: str
+    seed: int = 0
+
+    @property
+    def n_rows(self) -> int:
+        return sum(self.class_counts)
+
+    def build(self) -> tuple[np.ndarray, np.ndarray]:
+        """The data set's (X, y), identical on every call."""
+        return make_imbalanced(self.class_counts, self.n_features, random_state=self.seed)
+
+    def scaled(self, fraction: float) -> Workload:
+        """Same shape and proportions with ``fraction`` of the rows (>= 12 per class)."""
+        counts = tuple(max(12, int(c * fraction)) for c in self.class_counts)
+        return Workload(f"{self.name}-quick", counts, self.n_features, self.description, self.seed)
+
+    def knn_pairs(self) -> int:
+        """Distance pairs an exact all-pairs k-NN evaluates over the over-sampled classes."""
+        return sum(c * c for c in self.class_counts if c != max(self.class_counts))
+
+
+def _split(n_rows: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
+    counts = [int(round(n_rows * f)) for f in fractions]
+    counts[0] += n_rows - sum(counts)
+    return tuple(counts)
+
+
+WORKLOADS: dict[str, Workload] = {
+    w.name: w
+    for w in [
+        Workload("creditcard-like", (284_807 - 492, 492), 30,
+                 "shape of the card-fraud data set: 284,807 x 30, 492 frauds (0.17%)"),
+        Workload("fraud-1M", _split(1_000_000, (0.99, 0.01)), 32, "1,000,000 x 32, 1% minority"),
+        Workload("wide", _split(200_000, (0.95, 0.05)), 256, "200,000 x 256, 5% minority"),
+        Workload("big-minority", _split(2_000_000, (0.9, 0.1)), 32,
+                 "2,000,000 x 32, 10% minority (k-NN heavy)"),
+        Workload("multiclass", _split(500_000, (0.5, 0.25, 0.15, 0.08, 0.02)), 64,
+                 "500,000 x 64, five classes at 50/25/15/8/2%"),
+    ]
+}
+
+
+def get_workload(name: str, quick: bool = False) -> Workload:
+    """A workload by name; ``quick`` gives its scaled-down variant."""
+    workload = WORKLOADS[name.removesuffix("-quick")]
+    return workload.scaled(QUICK_FRACTION) if quick or name.endswith("-quick") else workload
+
+
+#: Share of the rows a ``--quick`` run keeps.
+QUICK_FRACTION = 0.02
