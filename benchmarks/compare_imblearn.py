@@ -109,14 +109,14 @@ def main(argv=None) -> None:
     parser.add_argument("--minority", type=float, default=0.01)
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", action="store_true", help="write benchmarks/results/compare-<machine>.{md,json}")
+    parser.add_argument("--save", action="store_true", help="write benchmarks/results/inprocess-<machine>.{md,json}")
     args = parser.parse_args(argv)
     result = run(args.rows, args.features, args.minority, args.repeat, args.seed)
     table = to_markdown(result)
     print(table)
     if args.save:
         RESULTS.mkdir(exist_ok=True)
-        stem = RESULTS / f"compare-{result['machine']}"
+        stem = RESULTS / f"inprocess-{result['machine']}"
         stem.with_suffix(".md").write_text(table + "\n")
         stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
         print(f"saved {stem}.md and .json")
