@@ -8,7 +8,10 @@ input, and the ratios. It also measures this machine's bounds (copy bandwidth
 and float32 GEMM rate) and prints, per workload, the time the output's bytes
 and the exact k-NN's flops need at those rates. The table is written as JSON
 and Markdown, with a PNG plot, to benchmarks/results/ under the machine's
-name. ``--quick`` runs 2% of every workload and finishes in under a minute.
+name. Every case runs in ``--runs`` fresh processes (median reported): first calls
+on this kind of machine vary by 2x and more with the cost of faulting in fresh
+memory. ``--quick`` runs 2% of every workload once each and finishes in under
+a minute.
 """
 
 from __future__ import annotations
@@ -103,7 +106,24 @@ class Progress:
             print(f" {note} (elapsed {elapsed:.0f} s, ETA ~{eta:.0f} s)", file=sys.stderr, flush=True)
 
 
-def run_case(data_dir: str, impl: str, repeat: int) -> dict:
+def run_case(data_dir: str, impl: str, repeat: int, runs: int = 1) -> dict:
+    """Run one implementation on one saved workload in ``runs`` fresh
+    processes: the median run's figures (by wall time), the largest peak
+    memory, and every run's wall time under ``runs_wall_s``."""
+    results = [_run_case_once(data_dir, impl, repeat) for _ in range(runs)]
+    failed = [r for r in results if "error" in r]
+    if failed:
+        return failed[0]
+    results.sort(key=lambda r: r["wall_s"])
+    median = dict(results[len(results) // 2])
+    median["peak_extra_bytes"] = max(r["peak_extra_bytes"] for r in results)
+    median["runs_wall_s"] = [r["wall_s"] for r in results]
+    if len({r["digest"] for r in results}) != 1:
+        median["digest"] = "differs between runs"
+    return median
+
+
+def _run_case_once(data_dir: str, impl: str, repeat: int) -> dict:
     """Run one implementation on one saved workload in a fresh process."""
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
@@ -116,7 +136,8 @@ def run_case(data_dir: str, impl: str, repeat: int) -> dict:
         return json.loads(Path(result.name).read_text())
 
 
-def run(names: list[str], impls: list[str], quick: bool, repeat: int, quiet: bool = False) -> dict:
+def run(names: list[str], impls: list[str], quick: bool, repeat: int, runs: int = 3,
+        quiet: bool = False) -> dict:
     bounds = measure_bounds(64 * 2**20 if quick else 512 * 2**20)
     progress = Progress(len(names) * len(impls), quiet)
     rows = []
@@ -130,14 +151,14 @@ def run(names: list[str], impls: list[str], quick: bool, repeat: int, quiet: boo
             cases = {}
             for impl in impls:
                 progress.begin(f"{workload.name} / {impl}")
-                cases[impl] = run_case(tmp, impl, repeat)
+                cases[impl] = run_case(tmp, impl, repeat, runs)
                 note = cases[impl].get("error") or f"{cases[impl]['wall_s']:.2f} s"
                 progress.end(note)
             rows.append({"workload": workload.name, "description": workload.description,
                          "shape": [workload.n_rows, workload.n_features],
                          "bounds": workload_bounds(workload, bounds), "cases": cases})
-    return {"machine": machine_name(), "quick": quick, "bounds": bounds, "versions": _versions(),
-            "workloads": rows}
+    return {"machine": machine_name(), "quick": quick, "runs": runs, "bounds": bounds,
+            "versions": _versions(), "workloads": rows}
 
 
 def _versions() -> dict:
@@ -161,8 +182,9 @@ def to_markdown(report: dict) -> str:
         f"Machine bounds: copy {bounds['copy_bytes_per_s'] / 1e9:.1f} GB/s, float32 GEMM "
         f"{bounds['gemm_flop_per_s'] / 1e9:.0f} GFLOP/s. Versions: "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
-        "Each case ran in its own process; wall time is the first full-size call after a small warm-up;"
-        " peak memory is peak RSS beyond the loaded input, also shown over the output's size.",
+        f"Each case ran in {report['runs']} fresh process(es); wall time is the median over them of the first"
+        " full-size call after a small warm-up (k-NN and generation from that median run); peak memory is the"
+        " largest peak RSS beyond the loaded input, also shown over the output's size.",
         "",
         "| workload | implementation | wall s | k-NN s | generation s | peak extra MiB | / output | speed-up | identical |",
         "|---|---|---:|---:|---:|---:|---:|---:|---|",
@@ -219,12 +241,15 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
     parser.add_argument("--quick", action="store_true", help="2%% of every workload, under a minute")
-    parser.add_argument("--repeat", type=int, default=1, help="calls per case (the first is reported)")
+    parser.add_argument("--repeat", type=int, default=1, help="calls per process (the first is reported)")
+    parser.add_argument("--runs", type=int, default=None,
+                        help="fresh processes per case, median reported (default 3; 1 with --quick)")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
     args = parser.parse_args(argv)
     impls = [REFERENCE, "gpusmote-cpu"] + (["gpusmote-cuda"] if cuda_available() else [])
-    report = run(args.workloads, impls, args.quick, args.repeat, args.quiet or not sys.stderr.isatty() and False)
+    args.runs = args.runs or (1 if args.quick else 3)
+    report = run(args.workloads, impls, args.quick, args.repeat, args.runs, args.quiet)
     table = to_markdown(report)
     print(table)
     if not args.no_save:

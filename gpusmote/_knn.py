@@ -75,31 +75,30 @@ def kneighbors_excluding_self(
     exact = _exact_view(data)
 
     # Centre before rounding to float32: distances do not change, but the norms
-    # (and so the float32 error bound) shrink. Done in chunks: no n x d float64.
+    # (and so the float32 error bound) shrink. One extra column folds |b|^2 into
+    # the GEMM: [a, 1] . [-2b, |b|^2]. Only the points matrix is kept (each
+    # block's queries are rebuilt from it, -1/2 * -2b being exact), and it is
+    # filled in chunks: no n x d float64 or float32 copy of the class.
     mean = data.mean(axis=0, dtype=np.float64)
-    centred = np.empty((n_points, n_features), dtype=np.float32)
-    sq_norms64 = np.empty(n_points, dtype=np.float64)
+    points = np.empty((n_points, n_features + 1), dtype=np.float32)
+    sq_norms = np.empty(n_points, dtype=np.float64)  # |a|^2 of the float32 rows
+    norms = np.empty(n_points, dtype=np.float64)
     chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
-    with np.errstate(over="ignore"):  # beyond float32's range: the proof fails, float64 answers
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
         for start in range(0, n_points, chunk):
-            part = data[start : start + chunk] - mean
-            sq_norms64[start : start + chunk] = np.einsum("ij,ij->i", part, part)
-            centred[start : start + chunk] = part
-    sq_norms = np.einsum("ij,ij->i", centred, centred, dtype=np.float64)
-    norms = np.sqrt(np.maximum(sq_norms, sq_norms64))
+            stop = min(n_points, start + chunk)
+            part64 = data[start:stop] - mean
+            part32 = part64.astype(np.float32)
+            sq32 = np.einsum("ij,ij->i", part32, part32, dtype=np.float64)
+            sq_norms[start:stop] = sq32
+            norms[start:stop] = np.sqrt(np.maximum(sq32, np.einsum("ij,ij->i", part64, part64)))
+            np.multiply(part32, np.float32(-2.0), out=points[start:stop, :n_features])
+            points[start:stop, n_features] = sq32
     # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
     # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
     # twice that bound with the largest |b|.
     error_bounds = (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + norms.max()) ** 2
-
-    # One extra column folds |b|^2 into the GEMM: [a, 1] . [-2b, |b|^2].
-    queries = np.empty((n_points, n_features + 1), dtype=np.float32)
-    queries[:, :n_features] = centred
-    queries[:, n_features] = 1.0
-    points = np.empty_like(queries)
-    np.multiply(centred, np.float32(-2.0), out=points[:, :n_features])
-    points[:, n_features] = sq_norms
-    del centred
+    del norms
 
     m = n_candidates(k, n_points)
     exhaustive = m >= n_points - 1
@@ -111,9 +110,12 @@ def kneighbors_excluding_self(
 
     def search_block(start: int) -> int:
         stop = min(n_points, start + block)
+        queries = np.empty((stop - start, n_features + 1), dtype=np.float32)
+        np.multiply(points[start:stop, :n_features], np.float32(-0.5), out=queries[:, :n_features])
+        queries[:, n_features] = 1.0
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
-        block_candidates(queries[start:stop], points, start, point_tile, cand_idx, cand_bound)
+        block_candidates(queries, points, start, point_tile, cand_idx, cand_bound)
         return rerank_exact(
             exact,
             cand_idx,

@@ -6,54 +6,122 @@ The arithmetic is imbalanced-learn's, element for element::
     new  = base + step * diff          # step is float64, so this is float64 math
     out  = new cast to the data's dtype (round to nearest / truncate for ints)
 
-Numba compiles without fast-math, so ``base + step * diff`` is a multiply then an
-add, each rounded: no fused multiply-add, which would change float64 results in
-the last bit.
+The element is written once (:func:`_make_element`) and compiled for the CPU
+(``numba.njit``) and for CUDA (``numba.cuda.jit``). The multiply and the add are
+separate, each rounded to nearest: a fused multiply-add would change float64
+results in the last bit. On the CPU Numba never contracts without fast-math; on
+CUDA, NVVM would, so the CUDA build uses libdevice's ``dmul_rn``/``dadd_rn``.
 """
 
 from __future__ import annotations
+
+import functools
 
 import numpy as np
 from numba import njit, prange
 
 # dtypes whose Numba arithmetic matches NumPy's exactly for ``nb - base`` (same
 # result dtype, same wrap-around). Narrower ints promote to int64 in Numba, so
-# they take the NumPy path below.
+# they take the array-expression path below.
 KERNEL_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
+
+
+def _make_element(jit, mul_rn, add_rn):
+    """Compile the per-element algorithm with the target's rounding primitives."""
+
+    @jit
+    def interpolate_element(out, base_data, nn_data, nn_idx, rows, cols, steps, j, f):
+        r = rows[j]
+        base = base_data[r, f]
+        diff = nn_data[nn_idx[r, cols[j]], f] - base
+        out[j, f] = add_rn(base, mul_rn(steps[j], diff))
+
+    return interpolate_element
+
+
+@njit(inline="always")
+def _mul_rn_cpu(a, b):
+    return a * b
+
+
+@njit(inline="always")
+def _add_rn_cpu(a, b):
+    return a + b
+
+
+_element_cpu = _make_element(njit(inline="always"), _mul_rn_cpu, _add_rn_cpu)
 
 
 @njit(parallel=True, cache=True, nogil=True)
 def _interpolate_kernel(out, base_data, nn_data, nn_idx, rows, cols, steps):
-    n_new = rows.shape[0]
-    n_features = base_data.shape[1]
+    n_new, n_features = out.shape
     for j in prange(n_new):
-        r = rows[j]
-        nb = nn_idx[r, cols[j]]
-        s = steps[j]
         for f in range(n_features):
-            base = base_data[r, f]
-            diff = nn_data[nb, f] - base
-            out[j, f] = base + s * diff
+            _element_cpu(out, base_data, nn_data, nn_idx, rows, cols, steps, j, f)
 
 
-def _interpolate_numpy(out, base_data, nn_data, nn_idx, rows, cols, steps):
-    # The reference expression, applied to one chunk (used for dtypes the kernel
-    # does not cover, e.g. float16, int32, uint8).
+#: ``numba.cuda``, bound on first use: CPU-only users never import it, and
+#: Numba's simulator swaps this module global for its fake one.
+cuda = None
+
+
+def _bind_cuda():
+    global cuda
+    if cuda is None:
+        from numba import cuda as numba_cuda
+
+        cuda = numba_cuda
+    return cuda
+
+
+@functools.cache
+def cuda_interpolate_kernel():
+    """The CUDA twin of the CPU kernel (compiled on first use): one thread per
+    output element, grid-stride, coalesced writes."""
+    _bind_cuda()
+    from numba.core import config
+
+    if config.ENABLE_CUDASIM:
+        # The simulator's libdevice functions are stubs; a Python float * or +
+        # is one correctly rounded double operation, exactly dmul_rn/dadd_rn.
+        mul_rn = cuda.jit(device=True)(_mul_rn_cpu.py_func)
+        add_rn = cuda.jit(device=True)(_add_rn_cpu.py_func)
+    else:
+        from numba.cuda import libdevice
+
+        mul_rn, add_rn = libdevice.dmul_rn, libdevice.dadd_rn
+    element = _make_element(cuda.jit(device=True), mul_rn, add_rn)
+
+    @cuda.jit
+    def interpolate_cuda(out, base_data, nn_data, nn_idx, rows, cols, steps):
+        n_new, n_features = out.shape
+        for e in range(cuda.grid(1), n_new * n_features, cuda.gridsize(1)):
+            j = e // n_features
+            element(out, base_data, nn_data, nn_idx, rows, cols, steps, j, e - j * n_features)
+
+    return interpolate_cuda
+
+
+def _interpolate_array_expr(out, base_data, nn_data, nn_idx, rows, cols, steps):
+    # The reference expression on one chunk, for dtypes the kernels do not
+    # cover (float16, int32, uint8, ...). Works for NumPy and CuPy arrays alike
+    # (CuPy runs each operator as its own kernel, so nothing is fused).
     base = base_data[rows]
     diffs = nn_data[nn_idx[rows, cols]] - base
-    out[...] = (base + steps[:, np.newaxis] * diffs).astype(out.dtype)
+    out[...] = (base + steps[:, None] * diffs).astype(out.dtype)
 
 
-def interpolate_rows(
-    out: np.ndarray,
-    base_data: np.ndarray,
-    nn_data: np.ndarray,
-    nn_idx: np.ndarray,
-    rows: np.ndarray,
-    cols: np.ndarray,
-    steps: np.ndarray,
-) -> None:
-    """Write ``len(rows)`` synthetic rows into ``out`` in place.
+# Kept for the tests that compare the two CPU paths.
+_interpolate_numpy = _interpolate_array_expr
+
+
+def _kernel_applies(out, base_data, nn_data) -> bool:
+    dtype = base_data.dtype
+    return dtype in KERNEL_DTYPES and nn_data.dtype == dtype and out.dtype == dtype
+
+
+def interpolate_rows(out, base_data, nn_data, nn_idx, rows, cols, steps) -> None:
+    """Write ``len(rows)`` synthetic rows into ``out`` in place (CPU).
 
     Parameters
     ----------
@@ -71,8 +139,21 @@ def interpolate_rows(
     steps : ndarray of shape (n_new,), float64
         Position on the segment, in [0, 1) for SMOTE.
     """
-    dtype = base_data.dtype
-    if dtype in KERNEL_DTYPES and nn_data.dtype == dtype and out.dtype == dtype:
+    if _kernel_applies(out, base_data, nn_data):
         _interpolate_kernel(out, base_data, nn_data, nn_idx, rows, cols, steps)
     else:
-        _interpolate_numpy(out, base_data, nn_data, nn_idx, rows, cols, steps)
+        _interpolate_array_expr(out, base_data, nn_data, nn_idx, rows, cols, steps)
+
+
+def interpolate_rows_cuda(out, base_data, nn_data, nn_idx, rows, cols, steps) -> None:
+    """:func:`interpolate_rows` on a CUDA device (device arrays in, ``out``
+    written in place). Under Numba's CUDA simulator NumPy arrays are accepted."""
+    if not _kernel_applies(out, base_data, nn_data):
+        _interpolate_array_expr(out, base_data, nn_data, nn_idx, rows, cols, steps)
+        return
+    n_elements = out.shape[0] * out.shape[1]
+    if n_elements == 0:
+        return
+    threads = 256
+    blocks = min(65_535 * 32, -(-n_elements // threads))
+    cuda_interpolate_kernel()[blocks, threads](out, base_data, nn_data, nn_idx, rows, cols, steps)

@@ -1,76 +1,135 @@
-"""k-NN kernels: candidate selection from a GEMM block, then an exact re-rank.
+"""k-NN kernels: candidate selection from GEMM tiles, then an exact re-rank.
 
 The search is split in two so that the heavy part runs in float32 on a BLAS
 GEMM while the answer stays exact:
 
 1. ``block_candidates`` computes approximate squared distances
-   (``|b|^2 - 2 a.b``, float32) tile by tile with a BLAS GEMM and keeps the
-   ``m`` smallest per query row (``select_candidates``).
+   (``|b|^2 - 2 a.b``, float32) tile by tile with a GEMM and keeps the ``m``
+   smallest per query row (the per-query merge, ``merge_row``).
 2. ``rerank_exact`` recomputes those ``m`` candidates in float64 directly from
    the data, keeps the ``k`` nearest by (distance, index), and proves the result
    with an error bound on the float32 stage; a row whose proof fails is searched
    again exhaustively in float64. The output is therefore the exact float64
-   k-NN with ties broken by the lower index, whatever the GEMM's rounding.
+   k-NN with ties broken by the lower index, whatever the GEMM's rounding, and
+   the CPU and CUDA builds agree although their GEMMs round differently.
 
-The kernels are serial and release the GIL: the caller runs one block of
-queries per core in threads, each with a single-threaded GEMM, so BLAS and
-Numba never compete for the cores (OpenBLAS's idle threads spin and starve
-Numba's).
+The per-query algorithms are written once (:func:`_make_functions`) and
+compiled for the CPU and for CUDA. The CPU kernels are serial and release the
+GIL: the caller runs one block of queries per core in threads, each with a
+single-threaded GEMM, so BLAS and Numba never compete for the cores
+(OpenBLAS's idle threads spin and starve Numba's).
 """
 
 from __future__ import annotations
 
+import functools
+from types import SimpleNamespace
+
 import numpy as np
 from numba import njit
 
-
-@njit(cache=True, nogil=True, inline="always")
-def _sqdist(data, i, j):
-    acc = 0.0
-    for f in range(data.shape[1]):
-        diff = np.float64(data[i, f]) - np.float64(data[j, f])
-        acc += diff * diff
-    return acc
-
-
-@njit(cache=True, nogil=True, inline="always")
-def _insert_sorted(best_d, best_j, dist, j):
-    """Insert (dist, j) into the ascending lists if it beats the last entry."""
-    k = best_d.shape[0]
-    last = k - 1
-    if dist > best_d[last] or (dist == best_d[last] and j > best_j[last]):
-        return
-    pos = last
-    while pos > 0 and (
-        dist < best_d[pos - 1] or (dist == best_d[pos - 1] and j < best_j[pos - 1])
-    ):
-        best_d[pos] = best_d[pos - 1]
-        best_j[pos] = best_j[pos - 1]
-        pos -= 1
-    best_d[pos] = dist
-    best_j[pos] = j
-
-
 #: Values per tile whose minimum is checked before any element is looked at.
 _TILE = 16
+#: Largest k the CUDA re-rank supports (its per-thread lists live in registers).
+CUDA_MAX_K = 64
+_NO_INDEX = np.int64(np.iinfo(np.int64).max)
 
 
-@njit(cache=True, nogil=True, inline="always")
-def _worst_position(vals):
-    worst_pos = 0
-    for c in range(1, vals.shape[0]):
-        if vals[c] > vals[worst_pos]:
-            worst_pos = c
-    return worst_pos
+def _make_functions(jit, tile_min_jit):
+    """The per-query algorithms, compiled with ``jit`` for one target."""
+
+    @jit
+    def sqdist(data, i, j):
+        acc = 0.0
+        for f in range(data.shape[1]):
+            diff = np.float64(data[i, f]) - np.float64(data[j, f])
+            acc += diff * diff
+        return acc
+
+    @jit
+    def insert_sorted(best_d, best_j, k, dist, j):
+        """Insert (dist, j) into the ascending first k entries if it beats the last."""
+        last = k - 1
+        if dist > best_d[last] or (dist == best_d[last] and j > best_j[last]):
+            return
+        pos = last
+        while pos > 0 and (
+            dist < best_d[pos - 1] or (dist == best_d[pos - 1] and j < best_j[pos - 1])
+        ):
+            best_d[pos] = best_d[pos - 1]
+            best_j[pos] = best_j[pos - 1]
+            pos -= 1
+        best_d[pos] = dist
+        best_j[pos] = j
+
+    @jit
+    def worst_position(vals):
+        worst_pos = 0
+        for c in range(1, vals.shape[0]):
+            if vals[c] > vals[worst_pos]:
+                worst_pos = c
+        return worst_pos
+
+    # A minimum is exact in any order, so the CPU build may let LLVM reorder it.
+    @tile_min_jit
+    def tile_min(row, t0):
+        lowest = row[t0]
+        for t in range(t0 + 1, t0 + _TILE):
+            lowest = min(lowest, row[t])
+        return lowest
+
+    @jit
+    def merge_row(row, n_tile, point_offset, self_t, vals, idx):
+        """Merge one query's tile of approximate values into its m candidates."""
+        full = n_tile - n_tile % _TILE
+        worst_pos = worst_position(vals)
+        worst = vals[worst_pos]
+        for t0 in range(0, n_tile, _TILE):
+            # Most tiles cannot beat the current worst: one minimum skips them.
+            if t0 < full and not tile_min(row, t0) < worst:
+                continue
+            for t in range(t0, min(t0 + _TILE, n_tile)):
+                v = row[t]
+                if v < worst and t != self_t:
+                    vals[worst_pos] = v
+                    idx[worst_pos] = point_offset + t
+                    worst_pos = worst_position(vals)
+                    worst = vals[worst_pos]
+
+    @jit
+    def rerank_query(data, cand, bound, sq_norm, error_bound, i, exhaustive, best_d, best_j, k):
+        """Exact k nearest of point i from its candidates; 1 if it fell back."""
+        for c in range(k):
+            best_d[c] = np.inf
+            best_j[c] = _NO_INDEX
+        complete = True
+        for c in range(cand.shape[0]):
+            j = cand[c]
+            if j < 0:
+                complete = False
+            else:
+                insert_sorted(best_d, best_j, k, sqdist(data, i, j), j)
+        if exhaustive and complete:
+            return 0
+        # Every point left out has true squared distance >= lower (the float32
+        # stage's error is at most error_bound). If that is beyond the k-th
+        # exact distance, the candidates hold the answer.
+        lower = sq_norm + bound - error_bound
+        if complete and lower > best_d[k - 1] * (1.0 + 1e-9):
+            return 0
+        for c in range(k):
+            best_d[c] = np.inf
+            best_j[c] = _NO_INDEX
+        for j in range(data.shape[0]):
+            if j != i:
+                insert_sorted(best_d, best_j, k, sqdist(data, i, j), j)
+        return 1
+
+    return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query)
 
 
-# fastmath only lets LLVM reorder this minimum, which is exact in any order.
-@njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _tile_min(row, t0):
-    lowest = row[t0]
-    for t in range(t0 + 1, t0 + _TILE):
-        lowest = min(lowest, row[t])
-    return lowest
+_cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=True))
+_merge_row_cpu, _rerank_query_cpu = _cpu.merge_row, _cpu.rerank_query
 
 
 @njit(cache=True, nogil=True)
@@ -92,30 +151,15 @@ def select_candidates(values, point_offset, query_offset, cand_vals, cand_idx):
         Running candidates' point indices, updated in place (start at -1).
     """
     n_queries, n_tile = values.shape
-    full = n_tile - n_tile % _TILE
     for q in range(n_queries):
-        row = values[q]
-        vals = cand_vals[q]
-        idx = cand_idx[q]
-        self_t = query_offset + q - point_offset
-        worst_pos = _worst_position(vals)
-        worst = vals[worst_pos]
-        for t0 in range(0, n_tile, _TILE):
-            # Most tiles cannot beat the current worst: one minimum skips them.
-            if t0 < full and not _tile_min(row, t0) < worst:
-                continue
-            for t in range(t0, min(t0 + _TILE, n_tile)):
-                v = row[t]
-                if v < worst and t != self_t:
-                    vals[worst_pos] = v
-                    idx[worst_pos] = point_offset + t
-                    worst_pos = _worst_position(vals)
-                    worst = vals[worst_pos]
+        _merge_row_cpu(
+            values[q], n_tile, point_offset, query_offset + q - point_offset, cand_vals[q], cand_idx[q]
+        )
 
 
 @njit(cache=True, nogil=True)
 def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound):
-    """The ``m`` approximate nearest points of a block of queries.
+    """The ``m`` approximate nearest points of a block of queries (CPU).
 
     ``queries`` is ``[a, 1]`` and ``points`` is ``[-2 b, |b|^2]`` (float32,
     one extra column), so one GEMM gives ``|b|^2 - 2 a.b`` directly. Points are
@@ -158,16 +202,16 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
 def rerank_exact(
     data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
 ):
-    """Exact float64 k-NN of each query row from its candidates.
+    """Exact float64 k-NN of each query row from its candidates (CPU).
 
     Parameters
     ----------
     data : array of shape (n_points, n_features)
         The points in their own dtype; distances are computed in float64.
-    cand_idx, cand_bound : outputs of :func:`select_candidates` for this block.
+    cand_idx, cand_bound : candidates and bound of :func:`block_candidates`.
     query_sq_norms : float64 array of shape (n_queries,)
         ``|a|^2`` of each query in the (centred) float32 coordinates used by
-        the GEMM.
+        the GEMM (0 when the candidates' values are full distances).
     error_bounds : float64 array of shape (n_queries,)
         Upper bound on the error of any approximate distance of that query.
     query_offset : int
@@ -182,33 +226,65 @@ def rerank_exact(
     n_fallback : int
         How many query rows needed the exhaustive float64 search.
     """
-    n_queries, m = cand_idx.shape
+    n_queries = cand_idx.shape[0]
     k = out.shape[1]
-    n_points = data.shape[0]
-    fell_back = np.zeros(n_queries, dtype=np.int64)
+    best_d = np.empty(k)
+    best_j = np.empty(k, dtype=np.int64)
+    n_fallback = 0
     for q in range(n_queries):
-        i = query_offset + q
-        best_d = np.full(k, np.inf)
-        best_j = np.full(k, np.iinfo(np.int64).max)
-        complete = True
-        for c in range(m):
-            j = cand_idx[q, c]
-            if j < 0:
-                complete = False
-            else:
-                _insert_sorted(best_d, best_j, _sqdist(data, i, j), j)
-        if not (exhaustive and complete):
-            # Every point left out has true squared distance >= lower (the
-            # float32 stage's error is at most error_bounds[q]). If that is
-            # beyond the k-th exact distance, the candidates hold the answer.
-            lower = query_sq_norms[q] + cand_bound[q] - error_bounds[q]
-            if not (complete and lower > best_d[k - 1] * (1.0 + 1e-9)):
-                fell_back[q] = 1
-                best_d[:] = np.inf
-                best_j[:] = np.iinfo(np.int64).max
-                for j in range(n_points):
-                    if j != i:
-                        _insert_sorted(best_d, best_j, _sqdist(data, i, j), j)
+        n_fallback += _rerank_query_cpu(
+            data, cand_idx[q], cand_bound[q], query_sq_norms[q], error_bounds[q],
+            query_offset + q, exhaustive, best_d, best_j, k,
+        )
         for c in range(k):
             out[q, c] = best_j[c]
-    return fell_back.sum()
+    return n_fallback
+
+
+#: ``numba.cuda``, bound on first use: CPU-only users never import it, and
+#: Numba's simulator swaps this module global for its fake one.
+cuda = None
+
+
+def _bind_cuda():
+    global cuda
+    if cuda is None:
+        from numba import cuda as numba_cuda
+
+        cuda = numba_cuda
+    return cuda
+
+
+@functools.cache
+def cuda_kernels() -> SimpleNamespace:
+    """The CUDA twins (compiled on first use): ``select(values_T, point_offset,
+    query_offset, cand_vals, cand_idx)`` over a (points x queries) tile, one
+    thread per query, so a warp's loads are coalesced; and ``rerank(data,
+    cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+    exhaustive, out, fell_back)``, one thread per query, ``k <= CUDA_MAX_K``."""
+    _bind_cuda()
+    device = _make_functions(cuda.jit(device=True), cuda.jit(device=True))
+    merge_row, rerank_query = device.merge_row, device.rerank_query
+
+    @cuda.jit
+    def select(values_t, point_offset, query_offset, cand_vals, cand_idx):
+        n_tile, n_queries = values_t.shape
+        for q in range(cuda.grid(1), n_queries, cuda.gridsize(1)):
+            merge_row(values_t[:, q], n_tile, point_offset, query_offset + q - point_offset,
+                      cand_vals[q], cand_idx[q])
+
+    @cuda.jit
+    def rerank(data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive,
+               out, fell_back):
+        k = out.shape[1]
+        best_d = cuda.local.array(CUDA_MAX_K, np.float64)
+        best_j = cuda.local.array(CUDA_MAX_K, np.int64)
+        for q in range(cuda.grid(1), cand_idx.shape[0], cuda.gridsize(1)):
+            fell_back[q] = rerank_query(
+                data, cand_idx[q], cand_bound[q], query_sq_norms[q], error_bounds[q],
+                query_offset + q, exhaustive, best_d, best_j, k,
+            )
+            for c in range(k):
+                out[q, c] = best_j[c]
+
+    return SimpleNamespace(select=select, rerank=rerank)
