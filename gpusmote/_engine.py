@@ -1,9 +1,12 @@
 """From validated (X, y) and per-class counts to the resampled arrays.
 
-The output is allocated once: original rows are copied in first, then each
-over-sampled class's synthetic block is written straight into its slice, chunk
-by chunk. Peak memory beyond input and output is the minority class being
-processed, its neighbour table and one chunk of draws.
+Written once against a :class:`~gpusmote._backend.Backend`, so the CPU and the
+CUDA engine are the same code. The output is allocated once, where the input
+lives: original rows are copied in first, then each over-sampled class's
+synthetic block is written chunk by chunk, straight into its slice when the
+output is in the backend's memory, else into a device chunk copied back. Peak
+memory beyond input and output is the class being processed (on the device),
+its neighbour table and one chunk.
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
+from gpusmote._backend import CPU, Backend, array_module
 from gpusmote._random import iter_imblearn_draws
 from gpusmote._timing import PhaseTimes
-from gpusmote.kernels.interpolate import interpolate_rows
 
-NeighborFinder = Callable[[np.ndarray], np.ndarray]
-"""Maps the rows of one class to its (n_rows, k) neighbour table."""
+NeighborFinder = Callable[[object], object]
+"""Maps one class's rows (in backend memory) to its (n_rows, k) neighbour table."""
 
 
 @dataclass(frozen=True)
@@ -42,60 +45,69 @@ def plan_classes(n_rows: int, sampling_strategy: Mapping) -> list[ClassPlan]:
     return plans
 
 
-def _class_rows(X, y: np.ndarray, label) -> np.ndarray:
+def _class_rows(X, y: np.ndarray, label, backend: Backend):
     X_class = X[np.flatnonzero(y == label)]
-    return X_class.toarray() if sparse.issparse(X_class) else X_class
+    if sparse.issparse(X_class):
+        X_class = X_class.toarray()
+    return backend.xp.ascontiguousarray(backend.to_device(X_class))
 
 
-def _synthetic_chunks(X_class, nn_idx, n_samples, random_state, chunk_rows, out=None):
+def _synthetic_chunks(backend, X_class, nn_idx, n_samples, random_state, chunk_rows, out=None):
     """Generate one class's synthetic rows chunk by chunk and yield each chunk.
 
-    With ``out`` the chunks are written into its consecutive slices; without,
-    each chunk gets a fresh buffer (the sparse path converts it at once).
+    With ``out`` (in backend memory) the chunks are written into its
+    consecutive slices; without, each chunk gets a fresh backend buffer.
     """
     k = nn_idx.shape[1]
     for draw in iter_imblearn_draws(random_state, len(X_class), k, n_samples, chunk_rows):
         n_chunk = len(draw.rows)
         if out is None:
-            dest = np.empty((n_chunk, X_class.shape[1]), dtype=X_class.dtype)
+            dest = backend.xp.empty((n_chunk, X_class.shape[1]), dtype=X_class.dtype)
         else:
             dest = out[draw.start : draw.start + n_chunk]
-        interpolate_rows(dest, X_class, X_class, nn_idx, draw.rows, draw.cols, draw.steps)
-        yield dest
+        rows, cols, steps = (backend.to_device(a) for a in (draw.rows, draw.cols, draw.steps))
+        backend.interpolate(dest, X_class, X_class, nn_idx, rows, cols, steps)
+        yield draw.start, dest
 
 
 def resample_dense(
-    X: np.ndarray,
+    X,
     y: np.ndarray,
     sampling_strategy: Mapping,
     find_neighbors: NeighborFinder,
     random_state,
     chunk_rows: int | None = None,
     times: PhaseTimes | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    backend: Backend = CPU,
+):
     """Original rows then every class's synthetic rows, in one allocation.
 
     ``times``, when given, receives the seconds spent copying the original rows
     (``"copy"``), in k-NN (``"knn"``) and generating (``"generate"``).
     """
     times = PhaseTimes() if times is None else times
+    out_xp = array_module(X)
+    direct = backend.holds(X)
     plans = plan_classes(len(X), sampling_strategy)
     n_total = len(X) + sum(p.n_samples for p in plans)
     with times.phase("copy"):
-        X_out = np.empty((n_total, X.shape[1]), dtype=X.dtype)
+        X_out = out_xp.empty((n_total, X.shape[1]), dtype=X.dtype)
         y_out = np.empty(n_total, dtype=y.dtype)
         X_out[: len(X)] = X
         y_out[: len(y)] = y
     for plan in plans:
         with times.phase("knn"):
-            X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
-            nn_idx = find_neighbors(X_class)
+            X_class = _class_rows(X, y, plan.label, backend)
+            nn_idx = backend.to_device(find_neighbors(X_class))
         with times.phase("generate"):
             block = X_out[plan.offset : plan.offset + plan.n_samples]
-            for _ in _synthetic_chunks(
-                X_class, nn_idx, plan.n_samples, random_state, chunk_rows, out=block
-            ):
-                pass
+            chunks = _synthetic_chunks(
+                backend, X_class, nn_idx, plan.n_samples, random_state, chunk_rows,
+                out=block if direct else None,
+            )
+            for start, chunk in chunks:
+                if not direct:  # device chunk -> host output
+                    block[start : start + len(chunk)] = backend.to_host(chunk)
             y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
     return X_out, y_out
 
@@ -108,6 +120,7 @@ def resample_sparse(
     random_state,
     chunk_rows: int | None = None,
     times: PhaseTimes | None = None,
+    backend: Backend = CPU,
 ):
     """Sparse CSR/CSC input: each over-sampled class is densified (its rows
     only, for the k-NN), its synthetic rows are generated densely one chunk at a
@@ -117,11 +130,13 @@ def resample_sparse(
     blocks, labels = [X], [y]
     for plan in plans:
         with times.phase("knn"):
-            X_class = np.ascontiguousarray(_class_rows(X, y, plan.label))
-            nn_idx = find_neighbors(X_class)
+            X_class = _class_rows(X, y, plan.label, backend)
+            nn_idx = backend.to_device(find_neighbors(X_class))
         with times.phase("generate"):
-            for chunk in _synthetic_chunks(X_class, nn_idx, plan.n_samples, random_state, chunk_rows):
-                blocks.append(type(X)(chunk))
+            for _, chunk in _synthetic_chunks(
+                backend, X_class, nn_idx, plan.n_samples, random_state, chunk_rows
+            ):
+                blocks.append(type(X)(backend.to_host(chunk)))
             labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))
     with times.phase("copy"):
         stacked = sparse.vstack(blocks, format=X.format), np.concatenate(labels)

@@ -12,6 +12,8 @@ without distance ties the two rules give the same lists.
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from types import ModuleType
 
 import numba
 import numpy as np
@@ -39,19 +41,78 @@ def n_candidates(k: int, n_points: int) -> int:
     return min(n_points - 1, k + 4)
 
 
-def _exact_view(data: np.ndarray) -> np.ndarray:
-    # The re-rank reads the data in its own dtype when Numba handles it exactly
-    # (float32/float64/int64); other dtypes are widened to float64 (exact for
-    # every int up to 2**53 and every float16/float32).
+def exact_view(data, xp: ModuleType = np):
+    """The rows the float64 re-rank reads: their own dtype when Numba handles it
+    exactly (float32/float64/int64), else widened to float64 (exact for every
+    int up to 2**53 and every float16/float32)."""
     if data.dtype in (np.float32, np.float64, np.int64):
-        return np.ascontiguousarray(data)
-    return np.ascontiguousarray(data, dtype=np.float64)
+        return xp.ascontiguousarray(data)
+    return xp.ascontiguousarray(data, dtype=np.float64)
+
+
+@dataclass(frozen=True)
+class PreparedPoints:
+    """What both devices' searches need, computed once per class.
+
+    ``points`` is ``[-2b, |b|^2]`` in float32 over the centred rows (a query
+    block's ``[a, 1]`` is rebuilt from it: -1/2 * -2b is exact); ``sq_norms`` is
+    ``|a|^2`` of the float32 rows in float64; ``error_bounds`` bounds, per row,
+    the error of any of its approximate distances.
+    """
+
+    points: object
+    sq_norms: object
+    error_bounds: object
+
+
+def prepare_points(data, xp: ModuleType = np) -> PreparedPoints:
+    """Centre, round to float32 and bound the error, in chunks of rows.
+
+    Centring does not change distances but shrinks the norms, and so the
+    float32 error bound. One extra column folds |b|^2 into the GEMM:
+    [a, 1] . [-2b, |b|^2] = |b|^2 - 2 a.b. No n x d float64 copy is made.
+    """
+    n_points, n_features = data.shape
+    mean = data.mean(axis=0, dtype=np.float64)
+    points = xp.empty((n_points, n_features + 1), dtype=np.float32)
+    sq_norms = xp.empty(n_points, dtype=np.float64)
+    norms = xp.empty(n_points, dtype=np.float64)
+    chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
+        for start in range(0, n_points, chunk):
+            stop = min(n_points, start + chunk)
+            part64 = data[start:stop] - mean
+            part32 = part64.astype(np.float32)
+            sq32 = (part32.astype(np.float64) ** 2).sum(axis=1)
+            sq_norms[start:stop] = sq32
+            norms[start:stop] = xp.sqrt(xp.maximum(sq32, (part64**2).sum(axis=1)))
+            points[start:stop, :n_features] = part32 * np.float32(-2.0)
+            points[start:stop, n_features] = sq32
+    # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
+    # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
+    # twice that bound with the largest |b|.
+    error_bounds = (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + norms.max()) ** 2
+    return PreparedPoints(points, sq_norms, error_bounds)
+
+
+def query_block(points, start: int, stop: int, xp: ModuleType = np):
+    """``[a, 1]`` for queries ``start .. stop`` from the ``[-2b, |b|^2]`` points."""
+    n_features = points.shape[1] - 1
+    queries = xp.empty((stop - start, n_features + 1), dtype=np.float32)
+    queries[:, :n_features] = points[start:stop, :n_features] * np.float32(-0.5)
+    queries[:, n_features] = 1.0
+    return queries
+
+
+def check_k(k: int, n_points: int) -> None:
+    if not 1 <= k < n_points:
+        raise ValueError(f"k={k} neighbours need more than k rows, got {n_points}.")
 
 
 def kneighbors_excluding_self(
     data: np.ndarray, k: int, *, block_bytes: int | None = None
 ) -> np.ndarray:
-    """Indices of the ``k`` nearest other rows of every row of ``data``.
+    """Indices of the ``k`` nearest other rows of every row of ``data`` (CPU).
 
     Parameters
     ----------
@@ -69,36 +130,11 @@ def kneighbors_excluding_self(
         Row ``i`` lists its neighbours nearest first (see the module docstring
         for the tie rule).
     """
-    n_points, n_features = data.shape
-    if not 1 <= k < n_points:
-        raise ValueError(f"k={k} neighbours need more than k rows, got {n_points}.")
-    exact = _exact_view(data)
-
-    # Centre before rounding to float32: distances do not change, but the norms
-    # (and so the float32 error bound) shrink. One extra column folds |b|^2 into
-    # the GEMM: [a, 1] . [-2b, |b|^2]. Only the points matrix is kept (each
-    # block's queries are rebuilt from it, -1/2 * -2b being exact), and it is
-    # filled in chunks: no n x d float64 or float32 copy of the class.
-    mean = data.mean(axis=0, dtype=np.float64)
-    points = np.empty((n_points, n_features + 1), dtype=np.float32)
-    sq_norms = np.empty(n_points, dtype=np.float64)  # |a|^2 of the float32 rows
-    norms = np.empty(n_points, dtype=np.float64)
-    chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
-    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
-        for start in range(0, n_points, chunk):
-            stop = min(n_points, start + chunk)
-            part64 = data[start:stop] - mean
-            part32 = part64.astype(np.float32)
-            sq32 = np.einsum("ij,ij->i", part32, part32, dtype=np.float64)
-            sq_norms[start:stop] = sq32
-            norms[start:stop] = np.sqrt(np.maximum(sq32, np.einsum("ij,ij->i", part64, part64)))
-            np.multiply(part32, np.float32(-2.0), out=points[start:stop, :n_features])
-            points[start:stop, n_features] = sq32
-    # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
-    # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
-    # twice that bound with the largest |b|.
-    error_bounds = (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + norms.max()) ** 2
-    del norms
+    n_points = len(data)
+    check_k(k, n_points)
+    exact = exact_view(data)
+    prepared = prepare_points(data)
+    points = prepared.points
 
     m = n_candidates(k, n_points)
     exhaustive = m >= n_points - 1
@@ -110,18 +146,15 @@ def kneighbors_excluding_self(
 
     def search_block(start: int) -> int:
         stop = min(n_points, start + block)
-        queries = np.empty((stop - start, n_features + 1), dtype=np.float32)
-        np.multiply(points[start:stop, :n_features], np.float32(-0.5), out=queries[:, :n_features])
-        queries[:, n_features] = 1.0
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
-        block_candidates(queries, points, start, point_tile, cand_idx, cand_bound)
+        block_candidates(query_block(points, start, stop), points, start, point_tile, cand_idx, cand_bound)
         return rerank_exact(
             exact,
             cand_idx,
             cand_bound,
-            sq_norms[start:stop],
-            error_bounds[start:stop],
+            prepared.sq_norms[start:stop],
+            prepared.error_bounds[start:stop],
             start,
             exhaustive,
             out[start:stop],

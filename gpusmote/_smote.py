@@ -12,7 +12,6 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote._device import DEVICES, resolve_device
 from gpusmote._engine import resample_dense, resample_sparse
-from gpusmote._knn import kneighbors_excluding_self
 from gpusmote._timing import PhaseTimes
 
 
@@ -97,7 +96,7 @@ class SMOTE(BaseOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
 
-    def _neighbor_finder(self):
+    def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
         if isinstance(self.k_neighbors, numbers.Integral):
             k = int(self.k_neighbors)
@@ -114,26 +113,29 @@ class SMOTE(BaseOverSampler):
                         f"(k_neighbors={k} needs at least {k + 1} samples in every "
                         f"over-sampled class.)"
                     )
-                return kneighbors_excluding_self(X_class, k)
+                return backend.kneighbors(X_class, k)
 
             return find
 
         self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors, additional_neighbor=1)
         self.k_neighbors_ = self.nn_k_.n_neighbors - 1
 
-        def find_with_estimator(X_class: np.ndarray) -> np.ndarray:
+        def find_with_estimator(X_class):
+            X_class = backend.to_host(X_class)
             self.nn_k_.fit(X_class)
             return np.asarray(self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:])
 
         return find_with_estimator
 
     def _fit_resample(self, X, y):
-        self.device_ = resolve_device(self.device)
-        find_neighbors = self._neighbor_finder()
+        backend = resolve_device(self.device)
+        self.device_ = backend.name
+        find_neighbors = self._neighbor_finder(backend)
         resample = resample_sparse if sparse.issparse(X) else resample_dense
         self.timings_ = PhaseTimes()
         return resample(
-            X, y, self.sampling_strategy_, find_neighbors, self.random_state, times=self.timings_
+            X, y, self.sampling_strategy_, find_neighbors, self.random_state,
+            times=self.timings_, backend=backend,
         )
 
     def __sklearn_tags__(self):

@@ -44,9 +44,15 @@ def test_demo_prints_counts_and_identity(capsys):
     assert "identical output: True" in out
 
 
-def test_demo_error_is_one_line(capsys):
+def test_demo_error_is_one_line(capsys, monkeypatch):
+    import gpusmote._device as device_module
+
+    monkeypatch.setattr(device_module, "cuda_simulated", lambda: False)
+    monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "no CUDA device is visible"))
     assert main(["demo", "--rows", "2000", "--device", "cuda", "--no-compare"]) == 1
-    assert capsys.readouterr().err.startswith("gpusmote: error: device='cuda'")
+    assert capsys.readouterr().err.strip() == (
+        "gpusmote: error: device='cuda' was requested, but no CUDA device is visible."
+    )
 
 
 def test_version_and_module_entry_point():

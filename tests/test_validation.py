@@ -76,9 +76,26 @@ def test_too_few_samples_message_explains_the_fix():
         SMOTE(k_neighbors=12).fit_resample(X_OK, Y_OK)
 
 
-def test_cuda_without_gpu_engine_is_a_clear_error():
-    with pytest.raises(RuntimeError, match="device='cuda'"):
+def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
+    import gpusmote._device as device_module
+
+    monkeypatch.setattr(device_module, "cuda_simulated", lambda: False)
+    monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "no CUDA device is visible"))
+    with pytest.raises(RuntimeError, match="device='cuda' was requested, but no CUDA device is visible"):
         SMOTE(device="cuda").fit_resample(X_OK, Y_OK)
+
+
+def test_auto_falls_back_to_cpu_with_a_warning_when_cuda_is_broken(monkeypatch):
+    import importlib.util
+
+    import gpusmote._device as device_module
+
+    monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "the CUDA install is broken (x)"))
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "cupy" else None)
+    sampler = SMOTE(random_state=0)
+    with pytest.warns(RuntimeWarning, match="runs on the CPU: the CUDA install is broken"):
+        sampler.fit_resample(X_OK, Y_OK)
+    assert sampler.device_ == "cpu"
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])

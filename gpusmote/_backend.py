@@ -1,0 +1,83 @@
+"""Backends: the array module and kernels one device computes with.
+
+The engine (``gpusmote/_engine.py``) is written once against a
+:class:`Backend`; the CPU backend is NumPy with the Numba CPU kernels, the CUDA
+backend is CuPy with the Numba CUDA kernels. Under Numba's CUDA simulator the
+CUDA backend keeps NumPy arrays (the simulator runs CUDA kernels on them), so
+the CUDA orchestration is exercised in CI without a GPU.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import dataclass
+from types import ModuleType
+
+import numpy as np
+
+from gpusmote._knn import kneighbors_excluding_self
+from gpusmote.kernels.interpolate import interpolate_rows, interpolate_rows_cuda
+
+
+@dataclass(frozen=True)
+class Backend:
+    """Where the k-NN and the generation of one resample run.
+
+    Attributes
+    ----------
+    name : {'cpu', 'cuda'}
+    xp : module
+        The array module of the backend's memory (NumPy or CuPy).
+    kneighbors : callable
+        ``(rows, k) -> (n_rows, k)`` neighbour table, in the backend's memory.
+    interpolate : callable
+        ``(out, base, nn_data, nn_idx, rows, cols, steps)``, writing ``out``.
+    """
+
+    name: str
+    xp: ModuleType
+    kneighbors: Callable
+    interpolate: Callable
+
+    def to_device(self, array):
+        """``array`` in this backend's memory (no copy when it already is)."""
+        return self.xp.asarray(array)
+
+    def to_host(self, array) -> np.ndarray:
+        """``array`` as a NumPy array (a copy from the device for CuPy)."""
+        return array.get() if hasattr(array, "get") and self.xp is not np else np.asarray(array)
+
+    def holds(self, array) -> bool:
+        """True when ``array`` lives in this backend's memory."""
+        return array_module(array) is self.xp
+
+
+def array_module(array) -> ModuleType:
+    """CuPy for CuPy arrays, NumPy for everything else (CuPy's own pattern)."""
+    if type(array).__module__.startswith("cupy"):
+        import cupy
+
+        return cupy
+    return np
+
+
+CPU = Backend("cpu", np, kneighbors_excluding_self, interpolate_rows)
+
+
+@functools.cache
+def cuda_backend(simulated: bool) -> Backend:
+    """The CUDA backend: CuPy on a GPU, or NumPy under Numba's simulator."""
+    if simulated:
+        xp = np
+    else:
+        import cupy as xp
+    return Backend(
+        "cuda", xp, functools.partial(_kneighbors_cuda, xp=xp), interpolate_rows_cuda
+    )
+
+
+def _kneighbors_cuda(rows, k, xp):
+    from gpusmote._knn_cuda import kneighbors_excluding_self_cuda
+
+    return kneighbors_excluding_self_cuda(rows, k, xp)

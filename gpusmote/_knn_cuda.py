@@ -1,0 +1,103 @@
+"""Exact k-NN on a CUDA device: the CPU search's algorithm, on device arrays.
+
+Same preparation (:func:`gpusmote._knn.prepare_points`), same candidate merge
+and exact float64 re-rank (the CUDA twins in ``gpusmote.kernels.neighbors``),
+same proof and tie rule, so the neighbour tables are identical on both devices
+although cuBLAS and OpenBLAS round their GEMMs differently. The GEMM tiles are
+(points x queries), so each thread's scan of its query's column is coalesced
+across a warp, and they are sized from the device's free memory.
+"""
+
+from __future__ import annotations
+
+import os
+from types import ModuleType
+
+import numpy as np
+
+from gpusmote._knn import check_k, exact_view, n_candidates, prepare_points, query_block
+from gpusmote.kernels.neighbors import CUDA_MAX_K, cuda_kernels
+
+#: Queries per block (one thread each in the kernels).
+CUDA_QUERY_BLOCK_ROWS = 8192
+#: Share of the free device memory one GEMM tile may take.
+TILE_MEMORY_SHARE = 0.25
+_THREADS = 128
+
+
+def _free_device_bytes(xp: ModuleType) -> int:
+    if xp is np:  # Numba's CUDA simulator: host memory stands in for the device
+        return 1 << 30
+    free, _ = xp.cuda.runtime.memGetInfo()
+    return int(free)
+
+
+def _check_full_float32_gemm() -> None:
+    # TF32 GEMMs keep 10 mantissa bits, far outside the error bound the
+    # exactness proof relies on.
+    if os.environ.get("CUPY_TF32", "0") != "0":
+        raise RuntimeError(
+            "gpusmote's exact k-NN needs full float32 GEMMs, but CUPY_TF32 is set; unset it."
+        )
+
+
+def kneighbors_excluding_self_cuda(
+    data, k: int, xp: ModuleType, *, query_block_rows: int | None = None, tile_points: int | None = None
+):
+    """Indices of the ``k`` nearest other rows of every row, on the device.
+
+    Parameters
+    ----------
+    data : device array of shape (n_points, n_features)
+        Finite numeric rows (a CuPy array; a NumPy array under the simulator).
+    k : int
+        Neighbours per row; ``k <= CUDA_MAX_K`` and ``n_points > k``.
+    xp : module
+        The array module of ``data``.
+    query_block_rows, tile_points : int, optional
+        Block and tile sizes (defaults from the device's free memory); they
+        change speed and memory, never the result.
+
+    Returns
+    -------
+    device array of shape (n_points, k), int64
+        Row ``i``'s neighbours, nearest first, ties by lower index.
+    """
+    n_points = len(data)
+    check_k(k, n_points)
+    if k > CUDA_MAX_K:
+        raise ValueError(f"k_neighbors={k} is above the CUDA engine's limit of {CUDA_MAX_K}; use device='cpu'.")
+    _check_full_float32_gemm()
+    kernels = cuda_kernels()
+    exact = exact_view(data, xp)
+    prepared = prepare_points(data, xp)
+    points = prepared.points
+    m = n_candidates(k, n_points)
+    exhaustive = m >= n_points - 1
+    block = min(n_points, query_block_rows or CUDA_QUERY_BLOCK_ROWS)
+    if tile_points is None:
+        tile_points = int(_free_device_bytes(xp) * TILE_MEMORY_SHARE) // (4 * block)
+    tile = max(1, min(n_points, tile_points))
+    out = xp.empty((n_points, k), dtype=np.int64)
+    fell_back = xp.zeros(n_points, dtype=np.int64)
+    for q0 in range(0, n_points, block):
+        q1 = min(n_points, q0 + block)
+        queries = query_block(points, q0, q1, xp)
+        cand_vals = xp.full((q1 - q0, m), np.inf, dtype=np.float32)
+        cand_idx = xp.full((q1 - q0, m), -1, dtype=np.int64)
+        grid = -(-(q1 - q0) // _THREADS)
+        for p0 in range(0, n_points, tile):
+            p1 = min(n_points, p0 + tile)
+            values_t = xp.matmul(points[p0:p1], queries.T)  # (points, queries)
+            kernels.select[grid, _THREADS](values_t, p0, q0, cand_vals, cand_idx)
+        cand_bound = cand_vals.max(axis=1).astype(np.float64)
+        kernels.rerank[grid, _THREADS](
+            exact, cand_idx, cand_bound, prepared.sq_norms[q0:q1], prepared.error_bounds[q0:q1],
+            q0, exhaustive, out[q0:q1], fell_back[q0:q1],
+        )
+    kneighbors_excluding_self_cuda.last_fallback_rows = int(fell_back.sum())
+    return out
+
+
+#: Rows of the last call that needed the exhaustive float64 search (diagnostic).
+kneighbors_excluding_self_cuda.last_fallback_rows = 0

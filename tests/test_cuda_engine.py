@@ -1,0 +1,77 @@
+"""The CUDA engine end to end against the CPU engine and imbalanced-learn.
+
+Same orchestration, CUDA kernels (simulated in CI, see tests/conftest.py):
+the output must be bit-identical to the CPU path's and to imbalanced-learn's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from imblearn.over_sampling import SMOTE as ReferenceSMOTE
+from scipy import sparse
+
+import gpusmote._knn_cuda as knn_cuda
+from gpusmote import SMOTE
+from gpusmote._knn import kneighbors_excluding_self
+from gpusmote._knn_cuda import kneighbors_excluding_self_cuda
+from helpers import assert_same_resample, make_classes
+
+
+@pytest.fixture(autouse=True)
+def small_cuda_tiles(monkeypatch):
+    # several query blocks and GEMM tiles per class even on small data
+    monkeypatch.setattr(knn_cuda, "CUDA_QUERY_BLOCK_ROWS", 16)
+    monkeypatch.setattr(knn_cuda, "TILE_MEMORY_SHARE", 16 * 4 * 24 / (1 << 30))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.uint8])
+def test_cuda_equals_cpu_equals_imblearn(dtype):
+    X, y = make_classes([70, 24, 15], n_features=4, dtype=dtype, seed=31)
+    cuda_sampler = SMOTE(random_state=3, device="cuda")
+    on_cuda = cuda_sampler.fit_resample(X, y)
+    assert cuda_sampler.device_ == "cuda"
+    assert_same_resample(on_cuda, SMOTE(random_state=3, device="cpu").fit_resample(X, y))
+    assert_same_resample(on_cuda, ReferenceSMOTE(random_state=3).fit_resample(X, y))
+
+
+def test_cuda_chunks_and_strategies(monkeypatch):
+    import gpusmote._random as random_module
+
+    monkeypatch.setattr(random_module, "DRAW_CHUNK_ROWS", 13)
+    X, y = make_classes([60, 20, 12], n_features=3, dtype=np.float32, seed=32)
+    for strategy in ("all", {1: 45, 2: 30}):
+        assert_same_resample(
+            SMOTE(random_state=1, device="cuda", sampling_strategy=strategy).fit_resample(X, y),
+            ReferenceSMOTE(random_state=1, sampling_strategy=strategy).fit_resample(X, y),
+        )
+
+
+def test_cuda_sparse_input():
+    X, y = make_classes([50, 15], n_features=6, dtype=np.float64, seed=33)
+    X_sparse = sparse.csr_matrix(np.where(X > 0.4, X, 0))
+    assert_same_resample(
+        SMOTE(random_state=2, device="cuda").fit_resample(X_sparse, y),
+        ReferenceSMOTE(random_state=2).fit_resample(X_sparse, y),
+    )
+
+
+@pytest.mark.parametrize("far", [False, True])
+def test_cuda_knn_equals_cpu_knn_including_fallback(far):
+    rng = np.random.default_rng(34)
+    data = rng.normal(size=(70, 4))
+    if far:  # a tiny cluster far away: the float32 proof fails, float64 answers
+        data[:30] = 1e6 + rng.normal(scale=1e-3, size=(30, 4))
+    expected = kneighbors_excluding_self(data, 5)
+    got = kneighbors_excluding_self_cuda(data, 5, np, query_block_rows=16, tile_points=24)
+    np.testing.assert_array_equal(got, expected)
+    assert (kneighbors_excluding_self_cuda.last_fallback_rows > 0) == far
+
+
+def test_cuda_rejects_k_above_limit_and_tf32(monkeypatch):
+    data = np.random.default_rng(0).normal(size=(80, 2))
+    with pytest.raises(ValueError, match="above the CUDA engine's limit of 64"):
+        kneighbors_excluding_self_cuda(data, 65, np)
+    monkeypatch.setenv("CUPY_TF32", "1")
+    with pytest.raises(RuntimeError, match="CUPY_TF32"):
+        kneighbors_excluding_self_cuda(data, 3, np)
