@@ -1,0 +1,230 @@
+"""The whole GPU check in one call: identity, then timings.
+
+``python -m benchmarks.gpu_check`` (on a machine with a CUDA GPU, CuPy and
+numba-cuda) does, in order:
+
+1. **Identity.** Many random cases (dtypes float32/float64/int64/uint8, 2-5
+   classes, k from 1 to 12, strategies, small and multi-chunk sizes, several
+   GEMM tiles): ``SMOTE(device="cuda")`` must return exactly what
+   ``SMOTE(device="cpu")`` returns (and imbalanced-learn, for int seeds), and
+   the GPU k-NN table must equal the CPU one. Device-resident inputs (CuPy
+   arrays, PyTorch CUDA tensors) are checked when this build accepts them.
+2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
+   and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
+3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
+   2% variants), imbalanced-learn vs gpusmote CPU vs gpusmote GPU on the same
+   data in one process, with the k-NN / generation split and the device's copy
+   bandwidth, as a table.
+
+Everything is printed and written to benchmarks/results/gpu-check-<device>.md
+(and the JSON beside it). Exit status 1 if any identity check failed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+
+RESULTS = Path(__file__).resolve().parent / "results"
+
+
+def device_name() -> str:
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())
+    return props["name"].decode()
+
+
+def identity_cases(n_cases: int, seed: int):
+    rng = np.random.default_rng(seed)
+    dtypes = [np.float32, np.float64, np.int64, np.uint8]
+    for case in range(n_cases):
+        n_classes = int(rng.integers(2, 6))
+        k = int(rng.integers(1, 13))
+        counts = [int(rng.integers(k + 2, 3000 if case % 4 else 60)) for _ in range(n_classes)]
+        n_features = int(rng.choice([1, 3, 8, 30, 64, 130]))
+        dtype = dtypes[case % len(dtypes)]
+        strategy = ["auto", "all", "minority", "not minority"][case % 4]
+        yield dict(counts=counts, n_features=n_features, dtype=dtype, k=k, strategy=strategy, seed=case)
+
+
+def make_case(counts, n_features, dtype, seed):
+    rng = np.random.default_rng(seed)
+    y = rng.permutation(np.repeat(np.arange(len(counts)), counts))
+    if np.dtype(dtype).kind == "f":
+        X = (rng.normal(size=(len(y), n_features)) + y[:, None] * 0.3).astype(dtype)
+    else:
+        hi = 250 if np.dtype(dtype) == np.uint8 else 2**40
+        X = rng.integers(0, hi, size=(len(y), n_features)).astype(dtype)
+    return X, y
+
+
+def check_identity(n_cases: int) -> list[dict]:
+    from imblearn.over_sampling import SMOTE as ReferenceSMOTE
+
+    import gpusmote._knn_cuda as knn_cuda
+    import gpusmote._random as random_module
+    from gpusmote import SMOTE
+
+    rows = []
+    for params in identity_cases(n_cases, seed=2026):
+        X, y = make_case(params["counts"], params["n_features"], params["dtype"], params["seed"])
+        kwargs = dict(random_state=params["seed"], k_neighbors=params["k"], sampling_strategy=params["strategy"])
+        small_tiles = params["seed"] % 3 == 0  # several query blocks, GEMM tiles and draw chunks
+        saved = knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS
+        try:
+            if small_tiles:
+                knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS = 256, 1000
+            gpu = SMOTE(device="cuda", **kwargs).fit_resample(X, y)
+            cpu = SMOTE(device="cpu", **kwargs).fit_resample(X, y)
+            ref = ReferenceSMOTE(**kwargs).fit_resample(X, y)
+            same_cpu = all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(gpu, cpu))
+            same_ref = all(np.array_equal(a, b) for a, b in zip(gpu, ref))
+            error = ""
+        except Exception as exc:  # reported, and counted as a failure
+            same_cpu = same_ref = False
+            error = f"{type(exc).__name__}: {exc}"
+        finally:
+            knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS = saved
+        rows.append({**{k: str(v) for k, v in params.items()}, "small_tiles": small_tiles,
+                     "gpu_equals_cpu": same_cpu, "gpu_equals_imblearn": same_ref, "error": error})
+    return rows
+
+
+def check_device_inputs() -> list[dict]:
+    """CuPy and torch CUDA inputs, when this build accepts them."""
+    from gpusmote import SMOTE
+
+    X, y = make_case([3000, 200, 90], 16, np.float32, 7)
+    expected = SMOTE(device="cpu", random_state=0).fit_resample(X, y)
+    rows = []
+    for kind in ("cupy", "torch"):
+        try:
+            if kind == "cupy":
+                import cupy
+
+                X_dev, to_host = cupy.asarray(X), cupy.asnumpy
+            else:
+                import torch
+
+                X_dev, to_host = torch.as_tensor(X, device="cuda"), lambda t: t.cpu().numpy()
+            X_res, y_res = SMOTE(device="cuda", random_state=0).fit_resample(X_dev, y)
+            same = np.array_equal(to_host(X_res), expected[0]) and np.array_equal(np.asarray(y_res), expected[1])
+            rows.append({"input": kind, "same_type_out": type(X_res) is type(X_dev), "identical": same, "error": ""})
+        except Exception as exc:
+            rows.append({"input": kind, "same_type_out": False, "identical": False,
+                         "error": f"{type(exc).__name__}: {exc}"})
+    return rows
+
+
+def run_kernel_tests() -> tuple[int, str]:
+    env = {**os.environ, "GPUSMOTE_TEST_REAL_GPU": "1"}
+    env.pop("NUMBA_ENABLE_CUDASIM", None)
+    proc = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_kernels.py", "tests/test_cuda_engine.py",
+         "-p", "no:cacheprovider"],
+        cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
+    )
+    return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1]
+
+
+def device_copy_bandwidth() -> float:
+    import cupy
+
+    src = cupy.ones(1 << 28, dtype=cupy.float32)
+    dst = cupy.empty_like(src)
+    dst[...] = src
+    cupy.cuda.Device().synchronize()
+    start = time.perf_counter()
+    for _ in range(10):
+        dst[...] = src
+    cupy.cuda.Device().synchronize()
+    return 10 * 2 * src.nbytes / (time.perf_counter() - start)  # bytes read + written per second
+
+
+def time_workloads(quick: bool) -> list[dict]:
+    from imblearn.over_sampling import SMOTE as ReferenceSMOTE
+
+    from benchmarks.workloads import WORKLOADS, get_workload
+    from gpusmote import SMOTE
+
+    rows = []
+    for name in WORKLOADS:
+        workload = get_workload(name, quick)
+        X, y = workload.build()
+        row = {"workload": workload.name}
+        for label, sampler in [
+            ("imbalanced-learn", ReferenceSMOTE(random_state=0)),
+            ("gpusmote cpu", SMOTE(random_state=0, device="cpu")),
+            ("gpusmote cuda", SMOTE(random_state=0, device="cuda")),
+        ]:
+            sampler.fit_resample(X[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles
+            start = time.perf_counter()
+            sampler.fit_resample(X, y)
+            wall = time.perf_counter() - start
+            phases = getattr(sampler, "timings_", {})
+            row[label] = {"wall_s": wall, "knn_s": phases.get("knn"), "generate_s": phases.get("generate")}
+        rows.append(row)
+    return rows
+
+
+def to_markdown(report: dict) -> str:
+    lines = [f"# GPU check on {report['device']}", ""]
+    ident = report["identity"]
+    bad = [r for r in ident if not (r["gpu_equals_cpu"] and r["gpu_equals_imblearn"])]
+    lines.append(f"Identity: {len(ident) - len(bad)}/{len(ident)} random cases bit-identical "
+                 f"(GPU = CPU = imbalanced-learn).")
+    for r in bad:
+        lines.append(f"- FAILED {r}")
+    for r in report["device_inputs"]:
+        lines.append(f"- {r['input']} input: identical={r['identical']} same type out={r['same_type_out']} {r['error']}")
+    lines += [f"Kernel tests on the device: {report['kernel_tests']}", ""]
+    if report.get("copy_bandwidth"):
+        lines.append(f"Device copy bandwidth: {report['copy_bandwidth'] / 1e9:.0f} GB/s (read + write).")
+    lines += ["", "| workload | imbalanced-learn s | gpusmote cpu s | gpusmote cuda s (k-NN / gen) | cuda vs imblearn |",
+              "|---|---:|---:|---:|---:|"]
+    for row in report["timings"]:
+        ref, cpu, gpu = row["imbalanced-learn"], row["gpusmote cpu"], row["gpusmote cuda"]
+        lines.append(f"| {row['workload']} | {ref['wall_s']:.3f} | {cpu['wall_s']:.3f} | {gpu['wall_s']:.3f} "
+                     f"({gpu['knn_s']:.3f} / {gpu['generate_s']:.3f}) | {ref['wall_s'] / gpu['wall_s']:.1f}x |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", type=int, default=48)
+    parser.add_argument("--quick", action="store_true", help="2%% workloads for the timings")
+    parser.add_argument("--skip-timings", action="store_true")
+    args = parser.parse_args(argv)
+    report = {"device": device_name()}
+    print(f"device: {report['device']}", flush=True)
+    report["identity"] = check_identity(args.cases)
+    report["device_inputs"] = check_device_inputs()
+    code, summary = run_kernel_tests()
+    report["kernel_tests"] = summary
+    try:
+        report["copy_bandwidth"] = device_copy_bandwidth()
+        report["timings"] = [] if args.skip_timings else time_workloads(args.quick)
+    except Exception:
+        traceback.print_exc()
+        report.setdefault("timings", [])
+    text = to_markdown(report)
+    print(text)
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / ("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""))
+    stem.with_suffix(".md").write_text(text + "\n")
+    stem.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    ok = all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
