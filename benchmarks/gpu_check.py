@@ -18,6 +18,13 @@ numba-cuda) does, in order:
 
 Everything is printed and written to benchmarks/results/gpu-check-<device>.md
 (and the JSON beside it). Exit status 1 if any identity check failed.
+
+On this workplace's GPU machine (which lacks only imbalanced-learn), first run
+``benchmarks/gpu_check_wheels.sh`` here, then one device call with ``carry``
+``[".whl"]``::
+
+    python3 -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .whl/*.whl \
+      && export PYTHONPATH=/tmp/site:$PWD && python3 -m benchmarks.gpu_check --quick
 """
 
 from __future__ import annotations
