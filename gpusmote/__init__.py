@@ -13,7 +13,8 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
     __path__.append(str(_checkout))  # noqa: F821 (the package's own __path__)
 
 from gpusmote._smote import SMOTE  # noqa: E402
+from gpusmote.neighbors import NearestNeighbors  # noqa: E402
 
 __version__ = "0.1.0"
 
-__all__ = ["SMOTE", "__version__"]
+__all__ = ["NearestNeighbors", "SMOTE", "__version__"]

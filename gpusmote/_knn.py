@@ -19,7 +19,7 @@ import numba
 import numpy as np
 from threadpoolctl import threadpool_limits
 
-from gpusmote.kernels.neighbors import block_candidates, rerank_exact
+from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact
 
 #: Queries per block; one block is one task for a thread.
 QUERY_BLOCK_ROWS = 128
@@ -51,52 +51,77 @@ def exact_view(data, xp: ModuleType = np):
 
 
 @dataclass(frozen=True)
-class PreparedPoints:
-    """What both devices' searches need, computed once per class.
-
-    ``points`` is ``[-2b, |b|^2]`` in float32 over the centred rows (a query
-    block's ``[a, 1]`` is rebuilt from it: -1/2 * -2b is exact); ``sq_norms`` is
-    ``|a|^2`` of the float32 rows in float64; ``error_bounds`` bounds, per row,
-    the error of any of its approximate distances.
+class Prepared:
+    """Rows centred on the points' mean and rounded to float32, with one extra
+    column: ``[-2b, |b|^2]`` for points, ``[a, 1]`` for queries, so that one
+    GEMM gives ``|b|^2 - 2 a.b``. ``sq_norms`` is ``|a|^2`` of the float32 rows
+    (float64), ``error_bounds`` bounds, per row, the error of any of its
+    approximate distances, ``mean`` and ``max_norm`` describe the points.
     """
 
-    points: object
+    rows: object
     sq_norms: object
     error_bounds: object
+    mean: object
+    max_norm: float
 
 
-def prepare_points(data, xp: ModuleType = np) -> PreparedPoints:
-    """Centre, round to float32 and bound the error, in chunks of rows.
+def _centred_chunks(data, mean, xp):
+    """(start, stop, float32 centred rows, their |.|^2, a bound on their norms)."""
+    n_rows, n_features = data.shape
+    chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
+    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
+        for start in range(0, n_rows, chunk):
+            stop = min(n_rows, start + chunk)
+            part64 = data[start:stop] - mean
+            part32 = part64.astype(np.float32)
+            sq32 = (part32.astype(np.float64) ** 2).sum(axis=1)
+            norms = xp.sqrt(xp.maximum(sq32, (part64**2).sum(axis=1)))
+            yield start, stop, part32, sq32, norms
 
-    Centring does not change distances but shrinks the norms, and so the
-    float32 error bound. One extra column folds |b|^2 into the GEMM:
-    [a, 1] . [-2b, |b|^2] = |b|^2 - 2 a.b. No n x d float64 copy is made.
-    """
+
+def _error_bounds(norms, max_point_norm: float, n_features: int):
+    # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
+    # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
+    # twice that bound with the largest |b|.
+    return (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + max_point_norm) ** 2
+
+
+def prepare_points(data, xp: ModuleType = np) -> Prepared:
+    """Centre the points, round them to float32 and bound the error, in chunks
+    (no n x d float64 copy). Centring does not change distances but shrinks the
+    norms, and so the float32 error bound."""
     n_points, n_features = data.shape
     mean = data.mean(axis=0, dtype=np.float64)
     points = xp.empty((n_points, n_features + 1), dtype=np.float32)
     sq_norms = xp.empty(n_points, dtype=np.float64)
     norms = xp.empty(n_points, dtype=np.float64)
-    chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
-    with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
-        for start in range(0, n_points, chunk):
-            stop = min(n_points, start + chunk)
-            part64 = data[start:stop] - mean
-            part32 = part64.astype(np.float32)
-            sq32 = (part32.astype(np.float64) ** 2).sum(axis=1)
-            sq_norms[start:stop] = sq32
-            norms[start:stop] = xp.sqrt(xp.maximum(sq32, (part64**2).sum(axis=1)))
-            points[start:stop, :n_features] = part32 * np.float32(-2.0)
-            points[start:stop, n_features] = sq32
-    # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
-    # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
-    # twice that bound with the largest |b|.
-    error_bounds = (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + norms.max()) ** 2
-    return PreparedPoints(points, sq_norms, error_bounds)
+    for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, xp):
+        points[start:stop, :n_features] = part32 * np.float32(-2.0)
+        points[start:stop, n_features] = sq32
+        sq_norms[start:stop] = sq32
+        norms[start:stop] = part_norms
+    max_norm = float(norms.max())
+    return Prepared(points, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+
+
+def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
+    """``[a, 1]`` rows for queries that are not among the points (same centring)."""
+    n_queries, n_features = queries.shape
+    rows = xp.empty((n_queries, n_features + 1), dtype=np.float32)
+    sq_norms = xp.empty(n_queries, dtype=np.float64)
+    norms = xp.empty(n_queries, dtype=np.float64)
+    for start, stop, part32, sq32, part_norms in _centred_chunks(queries, points.mean, xp):
+        rows[start:stop, :n_features] = part32
+        rows[start:stop, n_features] = 1.0
+        sq_norms[start:stop] = sq32
+        norms[start:stop] = part_norms
+    bounds = _error_bounds(norms, points.max_norm, n_features)
+    return Prepared(rows, sq_norms, bounds, points.mean, points.max_norm)
 
 
 def query_block(points, start: int, stop: int, xp: ModuleType = np):
-    """``[a, 1]`` for queries ``start .. stop`` from the ``[-2b, |b|^2]`` points."""
+    """``[a, 1]`` for points ``start .. stop`` from the ``[-2b, |b|^2]`` rows."""
     n_features = points.shape[1] - 1
     queries = xp.empty((stop - start, n_features + 1), dtype=np.float32)
     queries[:, :n_features] = points[start:stop, :n_features] * np.float32(-0.5)
@@ -104,9 +129,13 @@ def query_block(points, start: int, stop: int, xp: ModuleType = np):
     return queries
 
 
-def check_k(k: int, n_points: int) -> None:
-    if not 1 <= k < n_points:
-        raise ValueError(f"k={k} neighbours need more than k rows, got {n_points}.")
+def check_k(k: int, n_points: int, *, excluding_self: bool = True) -> None:
+    if k < 1 or k > n_points - excluding_self:
+        raise ValueError(
+            f"k={k} neighbours need more than k rows, got {n_points}."
+            if excluding_self
+            else f"k={k} neighbours need at least k points, got {n_points}."
+        )
 
 
 def kneighbors_excluding_self(
@@ -130,46 +159,68 @@ def kneighbors_excluding_self(
         Row ``i`` lists its neighbours nearest first (see the module docstring
         for the tie rule).
     """
-    n_points = len(data)
-    check_k(k, n_points)
+    check_k(k, len(data))
     exact = exact_view(data)
     prepared = prepare_points(data)
-    points = prepared.points
 
-    m = n_candidates(k, n_points)
-    exhaustive = m >= n_points - 1
+    def block(start, stop):
+        return (query_block(prepared.rows, start, stop), exact[start:stop],
+                prepared.sq_norms[start:stop], prepared.error_bounds[start:stop], start)
+
+    return _search(exact, prepared, len(data), block, k, n_candidates(k, len(data)),
+                   len(data) - 1, block_bytes, kneighbors_excluding_self)
+
+
+def kneighbors_of_queries(
+    data: np.ndarray, queries: np.ndarray, k: int, *, block_bytes: int | None = None
+) -> np.ndarray:
+    """Indices of the ``k`` nearest rows of ``data`` to each row of ``queries``
+    (CPU), nearest first, ties by lower index; no row is excluded (a query equal
+    to a point finds it at distance 0)."""
+    check_k(k, len(data), excluding_self=False)
+    exact, exact_queries = exact_view(data), exact_view(queries)
+    prepared = prepare_points(data)
+    prepared_queries = prepare_queries(queries, prepared)
+
+    def block(start, stop):
+        return (prepared_queries.rows[start:stop], exact_queries[start:stop],
+                prepared_queries.sq_norms[start:stop], prepared_queries.error_bounds[start:stop], NO_SELF)
+
+    return _search(exact, prepared, len(queries), block, k, min(len(data), k + 4),
+                   len(data), block_bytes, kneighbors_of_queries)
+
+
+def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, block_bytes, record):
+    """Blocks of queries on one thread per core: GEMM tiles, merge, re-rank."""
+    points = prepared.rows
+    n_points = len(points)
+    exhaustive = m >= n_candidates_total
     n_threads = max(1, numba.get_num_threads())
-    block = max(1, min(QUERY_BLOCK_ROWS, -(-n_points // n_threads)))
+    block = max(1, min(QUERY_BLOCK_ROWS, -(-n_queries // n_threads)))
     point_tile = max(_TILE_MIN_POINTS, (block_bytes or TILE_BYTES) // (4 * block))
     point_tile = min(point_tile, n_points)
-    out = np.empty((n_points, k), dtype=np.int64)
+    out = np.empty((n_queries, k), dtype=np.int64)
 
     def search_block(start: int) -> int:
-        stop = min(n_points, start + block)
+        stop = min(n_queries, start + block)
+        queries, exact_queries, sq_norms, error_bounds, query_offset = block_of(start, stop)
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
-        block_candidates(query_block(points, start, stop), points, start, point_tile, cand_idx, cand_bound)
-        return rerank_exact(
-            exact,
-            cand_idx,
-            cand_bound,
-            prepared.sq_norms[start:stop],
-            prepared.error_bounds[start:stop],
-            start,
-            exhaustive,
-            out[start:stop],
-        )
+        block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound)
+        return rerank_exact(exact_queries, exact, cand_idx, cand_bound, sq_norms, error_bounds,
+                            query_offset, exhaustive, out[start:stop])
 
-    starts = range(0, n_points, block)
+    starts = range(0, n_queries, block)
     with threadpool_limits(limits=1, user_api="blas"):
         if n_threads == 1 or len(starts) == 1:
             n_fallback = sum(map(search_block, starts))
         else:
             with ThreadPoolExecutor(max_workers=n_threads) as pool:
                 n_fallback = sum(pool.map(search_block, starts))
-    kneighbors_excluding_self.last_fallback_rows = int(n_fallback)
+    record.last_fallback_rows = int(n_fallback)
     return out
 
 
 #: Rows of the last call that needed the exhaustive float64 search (diagnostic).
 kneighbors_excluding_self.last_fallback_rows = 0
+kneighbors_of_queries.last_fallback_rows = 0

@@ -15,8 +15,8 @@ from types import ModuleType
 
 import numpy as np
 
-from gpusmote._knn import check_k, exact_view, n_candidates, prepare_points, query_block
-from gpusmote.kernels.neighbors import CUDA_MAX_K, cuda_kernels
+from gpusmote._knn import check_k, exact_view, n_candidates, prepare_points, prepare_queries, query_block
+from gpusmote.kernels.neighbors import CUDA_MAX_K, NO_SELF, cuda_kernels
 
 #: Queries per block (one thread each in the kernels).
 CUDA_QUERY_BLOCK_ROWS = 8192
@@ -63,41 +63,70 @@ def kneighbors_excluding_self_cuda(
     device array of shape (n_points, k), int64
         Row ``i``'s neighbours, nearest first, ties by lower index.
     """
-    n_points = len(data)
-    check_k(k, n_points)
+    check_k(k, len(data))
+    exact = exact_view(data, xp)
+    prepared = prepare_points(data, xp)
+
+    def block(q0, q1):
+        return (query_block(prepared.rows, q0, q1, xp), exact[q0:q1], prepared.sq_norms[q0:q1],
+                prepared.error_bounds[q0:q1], q0)
+
+    return _search_cuda(exact, prepared, len(data), block, k, n_candidates(k, len(data)), len(data) - 1,
+                        xp, query_block_rows, tile_points, kneighbors_excluding_self_cuda)
+
+
+def kneighbors_of_queries_cuda(
+    data, queries, k: int, xp: ModuleType, *, query_block_rows: int | None = None,
+    tile_points: int | None = None,
+):
+    """The CUDA twin of :func:`gpusmote._knn.kneighbors_of_queries`."""
+    check_k(k, len(data), excluding_self=False)
+    exact, exact_queries = exact_view(data, xp), exact_view(queries, xp)
+    prepared = prepare_points(data, xp)
+    prepared_queries = prepare_queries(queries, prepared, xp)
+
+    def block(q0, q1):
+        return (prepared_queries.rows[q0:q1], exact_queries[q0:q1], prepared_queries.sq_norms[q0:q1],
+                prepared_queries.error_bounds[q0:q1], NO_SELF)
+
+    return _search_cuda(exact, prepared, len(queries), block, k, min(len(data), k + 4), len(data),
+                        xp, query_block_rows, tile_points, kneighbors_of_queries_cuda)
+
+
+def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total, xp,
+                 query_block_rows, tile_points, record):
     if k > CUDA_MAX_K:
         raise ValueError(f"k_neighbors={k} is above the CUDA engine's limit of {CUDA_MAX_K}; use device='cpu'.")
     _check_full_float32_gemm()
     kernels = cuda_kernels()
-    exact = exact_view(data, xp)
-    prepared = prepare_points(data, xp)
-    points = prepared.points
-    m = n_candidates(k, n_points)
-    exhaustive = m >= n_points - 1
-    block = min(n_points, query_block_rows or CUDA_QUERY_BLOCK_ROWS)
+    points = prepared.rows
+    n_points = len(points)
+    exhaustive = m >= n_candidates_total
+    block = min(n_queries, query_block_rows or CUDA_QUERY_BLOCK_ROWS)
     if tile_points is None:
         tile_points = int(_free_device_bytes(xp) * TILE_MEMORY_SHARE) // (4 * block)
     tile = max(1, min(n_points, tile_points))
-    out = xp.empty((n_points, k), dtype=np.int64)
-    fell_back = xp.zeros(n_points, dtype=np.int64)
-    for q0 in range(0, n_points, block):
-        q1 = min(n_points, q0 + block)
-        queries = query_block(points, q0, q1, xp)
+    out = xp.empty((n_queries, k), dtype=np.int64)
+    fell_back = xp.zeros(n_queries, dtype=np.int64)
+    for q0 in range(0, n_queries, block):
+        q1 = min(n_queries, q0 + block)
+        queries, exact_queries, sq_norms, error_bounds, query_offset = block_of(q0, q1)
         cand_vals = xp.full((q1 - q0, m), np.inf, dtype=np.float32)
         cand_idx = xp.full((q1 - q0, m), -1, dtype=np.int64)
         grid = -(-(q1 - q0) // _THREADS)
         for p0 in range(0, n_points, tile):
             p1 = min(n_points, p0 + tile)
             values_t = xp.matmul(points[p0:p1], queries.T)  # (points, queries)
-            kernels.select[grid, _THREADS](values_t, p0, q0, cand_vals, cand_idx)
+            kernels.select[grid, _THREADS](values_t, p0, query_offset, cand_vals, cand_idx)
         cand_bound = cand_vals.max(axis=1).astype(np.float64)
         kernels.rerank[grid, _THREADS](
-            exact, cand_idx, cand_bound, prepared.sq_norms[q0:q1], prepared.error_bounds[q0:q1],
-            q0, exhaustive, out[q0:q1], fell_back[q0:q1],
+            exact_queries, exact, cand_idx, cand_bound, sq_norms, error_bounds, query_offset,
+            exhaustive, out[q0:q1], fell_back[q0:q1],
         )
-    kneighbors_excluding_self_cuda.last_fallback_rows = int(fell_back.sum())
+    record.last_fallback_rows = int(fell_back.sum())
     return out
 
 
 #: Rows of the last call that needed the exhaustive float64 search (diagnostic).
 kneighbors_excluding_self_cuda.last_fallback_rows = 0
+kneighbors_of_queries_cuda.last_fallback_rows = 0

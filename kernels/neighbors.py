@@ -39,10 +39,10 @@ def _make_functions(jit, tile_min_jit):
     """The per-query algorithms, compiled with ``jit`` for one target."""
 
     @jit
-    def sqdist(data, i, j):
+    def sqdist(queries, qi, data, j):
         acc = 0.0
         for f in range(data.shape[1]):
-            diff = np.float64(data[i, f]) - np.float64(data[j, f])
+            diff = np.float64(queries[qi, f]) - np.float64(data[j, f])
             acc += diff * diff
         return acc
 
@@ -97,8 +97,10 @@ def _make_functions(jit, tile_min_jit):
                     worst = vals[worst_pos]
 
     @jit
-    def rerank_query(data, cand, bound, sq_norm, error_bound, i, exhaustive, best_d, best_j, k):
-        """Exact k nearest of point i from its candidates; 1 if it fell back."""
+    def rerank_query(queries, qi, data, self_index, cand, bound, sq_norm, error_bound, exhaustive,
+                     best_d, best_j, k):
+        """Exact k nearest points of query row qi from its candidates (point
+        ``self_index`` excluded; -1 for none); 1 if it fell back."""
         for c in range(k):
             best_d[c] = np.inf
             best_j[c] = _NO_INDEX
@@ -108,7 +110,7 @@ def _make_functions(jit, tile_min_jit):
             if j < 0:
                 complete = False
             else:
-                insert_sorted(best_d, best_j, k, sqdist(data, i, j), j)
+                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j), j)
         if exhaustive and complete:
             return 0
         # Every point left out has true squared distance >= lower (the float32
@@ -121,11 +123,20 @@ def _make_functions(jit, tile_min_jit):
             best_d[c] = np.inf
             best_j[c] = _NO_INDEX
         for j in range(data.shape[0]):
-            if j != i:
-                insert_sorted(best_d, best_j, k, sqdist(data, i, j), j)
+            if j != self_index:
+                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j), j)
         return 1
 
     return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query)
+
+
+#: ``query_offset`` for queries that are not among the points (no self to skip).
+NO_SELF = -(1 << 62)
+
+
+@njit(inline="always")
+def _self_index(query_offset, q):
+    return -1 if query_offset == NO_SELF else query_offset + q
 
 
 _cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=True))
@@ -200,12 +211,14 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
 
 @njit(cache=True, nogil=True)
 def rerank_exact(
-    data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
+    queries, data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
 ):
     """Exact float64 k-NN of each query row from its candidates (CPU).
 
     Parameters
     ----------
+    queries : array of shape (n_queries, n_features)
+        The block's query rows, in their own dtype.
     data : array of shape (n_points, n_features)
         The points in their own dtype; distances are computed in float64.
     cand_idx, cand_bound : candidates and bound of :func:`block_candidates`.
@@ -215,7 +228,9 @@ def rerank_exact(
     error_bounds : float64 array of shape (n_queries,)
         Upper bound on the error of any approximate distance of that query.
     query_offset : int
-        Index of the block's first query among the points.
+        Index of the block's first query among the points (query ``q`` skips
+        point ``query_offset + q``); :data:`NO_SELF` when the queries are not
+        points.
     exhaustive : bool
         True when the candidates are all the other points (no proof needed).
     out : int64 array of shape (n_queries, k)
@@ -233,8 +248,8 @@ def rerank_exact(
     n_fallback = 0
     for q in range(n_queries):
         n_fallback += _rerank_query_cpu(
-            data, cand_idx[q], cand_bound[q], query_sq_norms[q], error_bounds[q],
-            query_offset + q, exhaustive, best_d, best_j, k,
+            queries, q, data, _self_index(query_offset, q), cand_idx[q], cand_bound[q],
+            query_sq_norms[q], error_bounds[q], exhaustive, best_d, best_j, k,
         )
         for c in range(k):
             out[q, c] = best_j[c]
@@ -259,8 +274,8 @@ def _bind_cuda():
 def cuda_kernels() -> SimpleNamespace:
     """The CUDA twins (compiled on first use): ``select(values_T, point_offset,
     query_offset, cand_vals, cand_idx)`` over a (points x queries) tile, one
-    thread per query, so a warp's loads are coalesced; and ``rerank(data,
-    cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+    thread per query, so a warp's loads are coalesced; and ``rerank(queries,
+    data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
     exhaustive, out, fell_back)``, one thread per query, ``k <= CUDA_MAX_K``."""
     _bind_cuda()
     device = _make_functions(cuda.jit(device=True), cuda.jit(device=True))
@@ -273,16 +288,18 @@ def cuda_kernels() -> SimpleNamespace:
             merge_row(values_t[:, q], n_tile, point_offset, query_offset + q - point_offset,
                       cand_vals[q], cand_idx[q])
 
+    self_index = cuda.jit(device=True)(_self_index.py_func)
+
     @cuda.jit
-    def rerank(data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive,
-               out, fell_back):
+    def rerank(queries, data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+               exhaustive, out, fell_back):
         k = out.shape[1]
         best_d = cuda.local.array(CUDA_MAX_K, np.float64)
         best_j = cuda.local.array(CUDA_MAX_K, np.int64)
         for q in range(cuda.grid(1), cand_idx.shape[0], cuda.gridsize(1)):
             fell_back[q] = rerank_query(
-                data, cand_idx[q], cand_bound[q], query_sq_norms[q], error_bounds[q],
-                query_offset + q, exhaustive, best_d, best_j, k,
+                queries, q, data, self_index(query_offset, q), cand_idx[q], cand_bound[q],
+                query_sq_norms[q], error_bounds[q], exhaustive, best_d, best_j, k,
             )
             for c in range(k):
                 out[q, c] = best_j[c]

@@ -9,11 +9,21 @@ import gpusmote._knn as knn_module
 from gpusmote._knn import kneighbors_excluding_self
 
 
+def sequential_sqdist(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Float64 squared distances summed feature by feature, in order: the
+    documented distance of the tie rule (other summation orders can split or
+    merge near-ties in the last bit)."""
+    queries, points = queries.astype(np.float64), points.astype(np.float64)
+    dist = np.zeros((len(queries), len(points)))
+    for f in range(points.shape[1]):
+        diff = queries[:, None, f] - points[None, :, f]
+        dist += diff * diff
+    return dist
+
+
 def reference_kneighbors(data: np.ndarray, k: int) -> np.ndarray:
     """Float64 brute force: k smallest (distance, index) among j != i."""
-    data = data.astype(np.float64)
-    diffs = data[:, None, :] - data[None, :, :]
-    dist = np.einsum("ijf,ijf->ij", diffs, diffs)
+    dist = sequential_sqdist(data, data)
     np.fill_diagonal(dist, np.inf)
     index = np.broadcast_to(np.arange(len(data)), dist.shape)
     order = np.lexsort((index, dist), axis=1)

@@ -1,0 +1,159 @@
+"""gpusmote's exact k-NN as a scikit-learn-style estimator.
+
+imbalanced-learn's samplers accept any object with ``kneighbors`` and
+``kneighbors_graph`` as their neighbours estimator, so
+``imblearn.over_sampling.SMOTE(k_neighbors=NearestNeighbors(n_neighbors=6))``
+runs imbalanced-learn's algorithm on gpusmote's exact search (on the GPU with
+``device="cuda"``). With this estimator imbalanced-learn's SMOTE returns exactly
+what ``gpusmote.SMOTE(k_neighbors=5)`` returns, even on data with duplicate rows:
+querying the fitted array itself puts each row first in its own list, which is
+the row imbalanced-learn drops.
+"""
+
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator
+from sklearn.utils._param_validation import Interval, StrOptions
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from gpusmote._device import DEVICES, resolve_device
+from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries
+
+
+class NearestNeighbors(BaseEstimator):
+    """Exact Euclidean k nearest neighbours, ties broken by the lower index.
+
+    Parameters
+    ----------
+    n_neighbors : int, default=5
+        Neighbours returned by :meth:`kneighbors` when it is not given one.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where the search runs; results are identical on every device.
+
+    Attributes
+    ----------
+    n_samples_fit_ : int
+        Rows of the fitted data.
+    n_features_in_ : int
+        Columns of the fitted data.
+    device_ : str
+        The device that runs the searches.
+    """
+
+    _parameter_constraints: dict = {
+        "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
+        "device": [StrOptions(set(DEVICES))],
+    }
+
+    def __init__(self, n_neighbors: int = 5, *, device: str = "auto"):
+        self.n_neighbors = n_neighbors
+        self.device = device
+
+    def fit(self, X, y=None):
+        """Store the points to search.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Finite numeric rows (sparse input is densified).
+        y : ignored
+
+        Returns
+        -------
+        self : NearestNeighbors
+        """
+        self._validate_params()
+        self._fit_input = X  # to recognise a query of the fitted data itself
+        self._fit_X = self._as_rows(X, reset=True)
+        self.n_samples_fit_ = len(self._fit_X)
+        self.device_ = resolve_device(self.device).name
+        return self
+
+    def _as_rows(self, X, reset: bool) -> np.ndarray:
+        X = validate_data(self, X, reset=reset, accept_sparse=["csr", "csc"], dtype="numeric")
+        return np.ascontiguousarray(X.toarray() if sparse.issparse(X) else X)
+
+    def kneighbors(self, X=None, n_neighbors: int | None = None, return_distance: bool = True):
+        """The nearest fitted points of each query row.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_queries, n_features), optional
+            Query rows. ``None`` queries every fitted row against the *other*
+            fitted rows (scikit-learn's convention). The very array given to
+            :meth:`fit` lists each row first, as its own nearest neighbour.
+        n_neighbors : int, optional
+            Neighbours per query (default: the constructor's).
+        return_distance : bool, default=True
+            Also return the Euclidean distances.
+
+        Returns
+        -------
+        distances : ndarray of shape (n_queries, n_neighbors), only if return_distance
+            Exact float64 distances, cast to float32 for float32 data.
+        indices : ndarray of shape (n_queries, n_neighbors), int64
+        """
+        check_is_fitted(self, "n_samples_fit_")
+        k = self.n_neighbors if n_neighbors is None else int(n_neighbors)
+        points = self._fit_X
+        if X is None:
+            self._check_k(k, self.n_samples_fit_ - 1, self.n_samples_fit_ - 1)
+            queries, indices = points, self._excluding_self(points, k)
+        elif X is self._fit_input:
+            self._check_k(k, self.n_samples_fit_, self.n_samples_fit_)
+            queries = points
+            own = np.arange(len(points), dtype=np.int64)[:, None]
+            others = self._excluding_self(points, k - 1) if k > 1 else own[:, :0]
+            indices = np.hstack([own, others])
+        else:
+            queries = self._as_rows(X, reset=False)
+            self._check_k(k, self.n_samples_fit_, len(queries))
+            indices = self._backend_call(kneighbors_of_queries, points, queries, k)
+        if not return_distance:
+            return indices
+        diffs = queries[:, None, :].astype(np.float64) - points[indices].astype(np.float64)
+        distances = np.sqrt(np.einsum("qkf,qkf->qk", diffs, diffs))
+        if points.dtype == np.float32:
+            distances = distances.astype(np.float32)
+        return distances, indices
+
+    def kneighbors_graph(self, X=None, n_neighbors: int | None = None, mode: str = "connectivity"):
+        """Sparse (n_queries, n_samples_fit_) graph of the neighbours, as
+        scikit-learn's: ``mode='connectivity'`` gives ones, ``'distance'`` the
+        distances."""
+        if mode not in ("connectivity", "distance"):
+            raise ValueError(f'Unsupported mode, must be one of "connectivity", or "distance" but got "{mode}" instead')
+        distances, indices = self.kneighbors(X, n_neighbors, return_distance=True)
+        n_queries, k = indices.shape
+        data = np.ones(n_queries * k) if mode == "connectivity" else distances.ravel()
+        return sparse.csr_matrix(
+            (data, indices.ravel(), np.arange(0, n_queries * k + 1, k)), shape=(n_queries, self.n_samples_fit_)
+        )
+
+    def _excluding_self(self, points, k):
+        return self._backend_call(kneighbors_excluding_self, points, k)
+
+    def _backend_call(self, cpu_search, *args):
+        backend = resolve_device(self.device)
+        if backend.name == "cpu":
+            return cpu_search(*args)
+        from gpusmote import _knn_cuda
+
+        gpu_search = {
+            kneighbors_excluding_self: _knn_cuda.kneighbors_excluding_self_cuda,
+            kneighbors_of_queries: _knn_cuda.kneighbors_of_queries_cuda,
+        }[cpu_search]
+        device_args = [backend.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
+        return backend.to_host(gpu_search(*device_args, xp=backend.xp))
+
+    @staticmethod
+    def _check_k(k: int, available: int, n_samples: int) -> None:
+        if k > available or k < 1:
+            raise ValueError(
+                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
+                f"n_samples_fit = {available}, n_samples = {n_samples}"
+            )
