@@ -11,14 +11,14 @@ its neighbour table and one chunk.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 
 from gpusmote._backend import CPU, Backend, array_module
-from gpusmote._random import iter_imblearn_draws
+from gpusmote._random import DrawChunk
 from gpusmote._timing import PhaseTimes
 
 NeighborFinder = Callable[[object], object]
@@ -27,20 +27,30 @@ NeighborFinder = Callable[[object], object]
 
 @dataclass(frozen=True)
 class ClassPlan:
-    """Where one over-sampled class's synthetic block goes."""
+    """Where one over-sampled class's synthetic block goes.
+
+    ``position`` is the label's index among all of y's sorted labels (the
+    class's key in the counter-based stream).
+    """
 
     label: object
+    position: int
     n_samples: int
     offset: int
 
 
-def plan_classes(n_rows: int, sampling_strategy: Mapping) -> list[ClassPlan]:
+DrawSource = Callable[[ClassPlan, int, int], Iterator[DrawChunk]]
+"""``(plan, n_base_rows, k)`` -> the class's draws, chunk by chunk, in backend memory."""
+
+
+def plan_classes(n_rows: int, sampling_strategy: Mapping, labels: np.ndarray) -> list[ClassPlan]:
     """Lay out the synthetic blocks after the original rows, in label order."""
     plans, offset = [], n_rows
     for label, n_samples in sampling_strategy.items():
         if n_samples == 0:
             continue
-        plans.append(ClassPlan(label, int(n_samples), offset))
+        position = int(np.flatnonzero(labels == label)[0])
+        plans.append(ClassPlan(label, position, int(n_samples), offset))
         offset += int(n_samples)
     return plans
 
@@ -70,21 +80,19 @@ def _class_rows(X, y: np.ndarray, label, backend: Backend):
     return backend.xp.ascontiguousarray(backend.to_device(X_class))
 
 
-def _synthetic_chunks(backend, X_class, nn_idx, n_samples, random_state, chunk_rows, out=None):
+def _synthetic_chunks(backend, X_class, nn_idx, plan, draws: DrawSource, out=None):
     """Generate one class's synthetic rows chunk by chunk and yield each chunk.
 
     With ``out`` (in backend memory) the chunks are written into its
     consecutive slices; without, each chunk gets a fresh backend buffer.
     """
-    k = nn_idx.shape[1]
-    for draw in iter_imblearn_draws(random_state, len(X_class), k, n_samples, chunk_rows):
+    for draw in draws(plan, len(X_class), nn_idx.shape[1]):
         n_chunk = len(draw.rows)
         if out is None:
             dest = backend.xp.empty((n_chunk, X_class.shape[1]), dtype=X_class.dtype)
         else:
             dest = out[draw.start : draw.start + n_chunk]
-        rows, cols, steps = (backend.to_device(a) for a in (draw.rows, draw.cols, draw.steps))
-        backend.interpolate(dest, X_class, X_class, nn_idx, rows, cols, steps)
+        backend.interpolate(dest, X_class, X_class, nn_idx, draw.rows, draw.cols, draw.steps)
         yield draw.start, dest
 
 
@@ -93,8 +101,7 @@ def resample_dense(
     y: np.ndarray,
     sampling_strategy: Mapping,
     find_neighbors: NeighborFinder,
-    random_state,
-    chunk_rows: int | None = None,
+    draws: DrawSource,
     times: PhaseTimes | None = None,
     backend: Backend = CPU,
 ):
@@ -106,7 +113,7 @@ def resample_dense(
     times = PhaseTimes() if times is None else times
     out_xp = array_module(X)
     direct = backend.holds(X)
-    plans = plan_classes(len(X), sampling_strategy)
+    plans = plan_classes(len(X), sampling_strategy, np.unique(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
     with times.phase("copy"):
         X_out = empty_output((n_total, X.shape[1]), X.dtype, out_xp)
@@ -120,8 +127,7 @@ def resample_dense(
         with times.phase("generate"):
             block = X_out[plan.offset : plan.offset + plan.n_samples]
             chunks = _synthetic_chunks(
-                backend, X_class, nn_idx, plan.n_samples, random_state, chunk_rows,
-                out=block if direct else None,
+                backend, X_class, nn_idx, plan, draws, out=block if direct else None
             )
             for start, chunk in chunks:
                 if not direct:  # device chunk -> host output
@@ -135,8 +141,7 @@ def resample_sparse(
     y: np.ndarray,
     sampling_strategy: Mapping,
     find_neighbors: NeighborFinder,
-    random_state,
-    chunk_rows: int | None = None,
+    draws: DrawSource,
     times: PhaseTimes | None = None,
     backend: Backend = CPU,
 ):
@@ -144,16 +149,14 @@ def resample_sparse(
     only, for the k-NN), its synthetic rows are generated densely one chunk at a
     time, and every chunk is stacked back in X's sparse format."""
     times = PhaseTimes() if times is None else times
-    plans = plan_classes(X.shape[0], sampling_strategy)
+    plans = plan_classes(X.shape[0], sampling_strategy, np.unique(y))
     blocks, labels = [X], [y]
     for plan in plans:
         with times.phase("knn"):
             X_class = _class_rows(X, y, plan.label, backend)
             nn_idx = backend.to_device(find_neighbors(X_class))
         with times.phase("generate"):
-            for _, chunk in _synthetic_chunks(
-                backend, X_class, nn_idx, plan.n_samples, random_state, chunk_rows
-            ):
+            for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
                 blocks.append(type(X)(backend.to_host(chunk)))
             labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))
     with times.phase("copy"):

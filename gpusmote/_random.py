@@ -76,3 +76,44 @@ def iter_imblearn_draws(
         steps = uniform_rs.uniform(size=size)
         rows, cols = np.divmod(flat, k)
         yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)
+
+
+def philox_seed(random_state: None | int | np.random.RandomState) -> int:
+    """The 64-bit key of the counter-based stream.
+
+    An int is the key itself (taken mod 2**64); a ``RandomState`` (or None,
+    NumPy's global one) gives one 64-bit draw, so a seeded generator still
+    makes the output reproducible.
+    """
+    if isinstance(random_state, (int, np.integer)):
+        return int(random_state) % 2**64
+    rs = check_random_state(random_state)
+    return int(rs.randint(0, 2**63, dtype=np.int64)) * 2 + int(rs.randint(0, 2))
+
+
+def iter_philox_draws(
+    seed: int,
+    class_index: int,
+    n_base_rows: int,
+    k: int,
+    n_samples: int,
+    backend,
+    chunk_rows: int | None = None,
+    stream: int = 0,
+) -> Iterator[DrawChunk]:
+    """Counter-based (rows, cols, steps) for one class, drawn on the backend.
+
+    Synthetic row ``j`` of the class at position ``class_index`` depends only
+    on ``(seed, class_index, stream, j)`` (Philox4x64-10, see
+    ``gpusmote.kernels.philox``): identical on every device and for any chunking,
+    and drawn where the kernels run (no host-to-device copy on a GPU).
+    """
+    from gpusmote.kernels.philox import philox_smote_draws, philox_smote_draws_cuda
+
+    draw = philox_smote_draws if backend.name == "cpu" else philox_smote_draws_cuda
+    xp = backend.xp
+    for start, size in _chunk_sizes(n_samples, chunk_rows or DRAW_CHUNK_ROWS):
+        rows, cols = xp.empty(size, dtype=np.int64), xp.empty(size, dtype=np.int64)
+        steps = xp.empty(size, dtype=np.float64)
+        draw(seed, class_index, stream, start, n_base_rows, k, rows, cols, steps)
+        yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)

@@ -12,6 +12,7 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote._device import DEVICES, resolve_device
 from gpusmote._engine import resample_dense, resample_sparse
+from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
 
 
@@ -41,6 +42,14 @@ class SMOTE(BaseOverSampler):
         row itself, column 0 is dropped).
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where k-NN and generation run. ``'auto'`` picks the best available.
+    rng : {'imblearn', 'philox'}, default='imblearn'
+        The random stream. ``'imblearn'`` consumes a ``RandomState`` exactly as
+        imbalanced-learn does (bit-identical output). ``'philox'`` is
+        counter-based (Philox4x64-10): synthetic row j of a class depends only
+        on (seed, class, j), so it is drawn where the kernels run, in parallel,
+        and is identical on every device and for any chunking; its output is
+        equally valid SMOTE but not imbalanced-learn's rows. An int
+        ``random_state`` is its key; a ``RandomState`` or None gives one draw.
 
     Attributes
     ----------
@@ -81,6 +90,7 @@ class SMOTE(BaseOverSampler):
             HasMethods(["kneighbors", "kneighbors_graph"]),
         ],
         "device": [StrOptions(set(DEVICES))],
+        "rng": [StrOptions({"imblearn", "philox"})],
     }
 
     def __init__(
@@ -90,11 +100,13 @@ class SMOTE(BaseOverSampler):
         random_state=None,
         k_neighbors=5,
         device="auto",
+        rng="imblearn",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.k_neighbors = k_neighbors
         self.device = device
+        self.rng = rng
 
     def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
@@ -134,9 +146,23 @@ class SMOTE(BaseOverSampler):
         resample = resample_sparse if sparse.issparse(X) else resample_dense
         self.timings_ = PhaseTimes()
         return resample(
-            X, y, self.sampling_strategy_, find_neighbors, self.random_state,
+            X, y, self.sampling_strategy_, find_neighbors, self._draw_source(backend),
             times=self.timings_, backend=backend,
         )
+
+    def _draw_source(self, backend):
+        """Per class, its (rows, cols, steps) chunks in the backend's memory."""
+        if self.rng == "philox":
+            seed = philox_seed(self.random_state)
+            return lambda plan, n_base, k: iter_philox_draws(
+                seed, plan.position, n_base, k, plan.n_samples, backend
+            )
+
+        def imblearn_draws(plan, n_base, k):
+            for chunk in iter_imblearn_draws(self.random_state, n_base, k, plan.n_samples):
+                yield DrawChunk(chunk.start, *(backend.to_device(a) for a in (chunk.rows, chunk.cols, chunk.steps)))
+
+        return imblearn_draws
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

@@ -21,12 +21,13 @@ def test_imblearn_estimator_checks(estimator, check):
 
 def test_constructor_only_stores_params():
     nn_like = object()
-    sampler = SMOTE(sampling_strategy="minority", random_state=3, k_neighbors=nn_like, device="cpu")
+    sampler = SMOTE(sampling_strategy="minority", random_state=3, k_neighbors=nn_like, device="cpu", rng="philox")
     assert sampler.get_params() == {
         "sampling_strategy": "minority",
         "random_state": 3,
         "k_neighbors": nn_like,
         "device": "cpu",
+        "rng": "philox",
     }
     assert not [name for name in vars(sampler) if name.endswith("_")]
 
