@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import platform
 import statistics
 import time
@@ -25,22 +24,11 @@ import numpy as np
 from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 
 import gpusmote
+from benchmarks.compare import machine_name
 from gpusmote import SMOTE
 from gpusmote.datasets import make_fraud_like
 
 RESULTS = Path(__file__).resolve().parent / "results"
-
-
-def machine_name() -> str:
-    """CPU model and core count, e.g. ``AMD-EPYC-2cpu``."""
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as info:
-            model = next(line.split(":", 1)[1] for line in info if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    slug = "-".join(model.replace("(R)", "").replace("(TM)", "").split())[:40]
-    return f"{slug}-{os.cpu_count()}cpu"
 
 
 def _measure(sampler, X, y, repeat):

@@ -66,3 +66,11 @@ def test_quality_quick_runs_and_gpusmote_matches_reference_exactly():
 def test_pytest_benchmark_suite_is_not_collected_by_the_test_run():
     result = run_module("-m", "pytest", "--co", "-q", check=False)
     assert "benchmarks/test_bench.py" not in result.stdout
+
+
+def test_torch_loader_benchmark_runs():
+    pytest.importorskip("torch")
+    result = run_module("-m", "benchmarks.torch_loader", "--rows", "20000", "--features", "8",
+                        "--no-save")
+    methods = [line.split("  ")[0] for line in result.stdout.splitlines() if "M rows/s" in line]
+    assert len(methods) == 5 and methods[-1].startswith("BalancedBatches, CPU")
