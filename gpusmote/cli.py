@@ -1,10 +1,17 @@
-"""``gpusmote`` command line: ``gpusmote demo`` and ``gpusmote --version``."""
+"""``gpusmote`` command line: ``gpusmote demo``, ``gpusmote resample`` and ``gpusmote --version``.
+
+Errors exit with status 1 and one line on stderr (``--debug`` shows the
+traceback); an interrupt exits with 130 after cleaning up.
+"""
 
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
+import traceback
+from pathlib import Path
 
 import numpy as np
 
@@ -49,9 +56,66 @@ def run_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def parse_sampling_strategy(text: str):
+    """'auto', 'minority', ... as is; a number as a float ratio; ``LABEL=COUNT,...`` as a dict."""
+    if "=" in text:
+        strategy = {}
+        for item in text.split(","):
+            label, _, count = item.partition("=")
+            try:
+                strategy[label.strip()] = int(count)
+            except ValueError:
+                raise argparse.ArgumentTypeError(f"{item!r} is not LABEL=COUNT") from None
+        return strategy
+    try:
+        return float(text)
+    except ValueError:
+        return text
+
+
+def run_resample(args: argparse.Namespace) -> int:
+    """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote._streaming)."""
+    try:
+        from gpusmote._streaming import Options, resample_file
+    except ImportError as error:
+        raise RuntimeError(f"gpusmote resample needs pyarrow and tqdm: pip install "
+                           f"'gpusmote[files]' ({error})") from error
+    options = Options(
+        input=Path(args.input), output=Path(args.output), target=args.target,
+        sampling_strategy=args.sampling_strategy, k_neighbors=args.k_neighbors,
+        random_state=args.random_state, device=args.device, rng=args.rng,
+        chunk_rows=args.chunk_rows, passthrough=args.passthrough, overwrite=args.overwrite,
+        progress=not args.quiet,
+    )
+    summary = resample_file(options)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    elif not args.quiet:
+        _print_summary(summary)
+    return 0
+
+
+def _print_summary(summary: dict) -> None:
+    print(f"{summary['input']} -> {summary['output']} ({summary['rows_in']:,} -> "
+          f"{summary['rows_out']:,} rows, on {summary['device']}, rng={summary['rng']})")
+    width = max(len(label) for label in summary["counts_before"])
+    for label, before in summary["counts_before"].items():
+        print(f"  class {label:>{width}}: {before:>12,} -> {summary['counts_after'][label]:>12,}")
+    for stage, seconds in summary["seconds"].items():
+        print(f"  {stage:<36} {seconds:8.2f} s")
+
+
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {value}")
+    return value
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="gpusmote", description=gpusmote.__doc__)
     parser.add_argument("--version", action="version", version=f"gpusmote {gpusmote.__version__}")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks on errors")
     commands = parser.add_subparsers(dest="command", required=True)
     demo = commands.add_parser("demo", help="resample built-in fraud-like data, print counts and timings")
     demo.add_argument("--rows", type=int, default=1_000_000)
@@ -63,6 +127,33 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--no-compare", dest="compare", action="store_false",
                       help="skip the side-by-side run of imbalanced-learn")
     demo.set_defaults(handler=run_demo)
+
+    resample = commands.add_parser(
+        "resample", help="over-sample a Parquet/CSV/Arrow file larger than memory",
+        description="SMOTE a file in two streaming passes: only the over-sampled classes are held "
+                    "in memory. Formats by extension: .parquet/.pq, .csv, .arrow/.feather/.ipc. "
+                    "Every column but the target and --passthrough columns is a feature and must "
+                    "be numeric. The output is written to a temporary file and renamed when "
+                    "complete.")
+    resample.add_argument("input", help="input file")
+    resample.add_argument("output", help="output file (its extension picks the format)")
+    resample.add_argument("--target", required=True, help="the class label column")
+    resample.add_argument("--sampling-strategy", type=parse_sampling_strategy, default="auto",
+                          help="auto, minority, not minority, not majority, all; a float ratio "
+                               "(binary); or LABEL=COUNT,... (default: auto)")
+    resample.add_argument("--k-neighbors", type=_positive_int, default=5)
+    resample.add_argument("--random-state", type=int, default=None)
+    resample.add_argument("--device", choices=["auto", "cpu", "cuda"], default="auto")
+    resample.add_argument("--rng", choices=["imblearn", "philox"], default="imblearn")
+    resample.add_argument("--chunk-rows", type=_positive_int, default=1 << 18,
+                          help="rows per read/write batch (default: 262144)")
+    resample.add_argument("--passthrough", nargs="+", default=[], metavar="COL",
+                          help="non-feature columns (ids, timestamps): copied for original rows, "
+                               "null in synthetic ones")
+    resample.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    resample.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
+    resample.add_argument("--json", action="store_true", help="print the summary as JSON")
+    resample.set_defaults(handler=run_resample)
     return parser
 
 
@@ -70,8 +161,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.handler(args)
-    except (ValueError, RuntimeError) as error:
-        print(f"gpusmote: error: {error}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("gpusmote: interrupted; no output was written", file=sys.stderr)
+        return 130
+    except Exception as error:  # one readable line, the traceback only on request
+        if args.debug:
+            traceback.print_exc()
+        message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        print(f"gpusmote: error: {message}", file=sys.stderr)
         return 1
 
 
