@@ -51,7 +51,9 @@ def read_batches(path: Path, chunk_rows: int) -> Batches:
     """Stream ``path`` in record batches of at most ``chunk_rows`` rows."""
     kind, size = file_format(path), os.path.getsize(path)
     if kind == "parquet":
-        parquet = pq.ParquetFile(path)
+        # pre_buffer would read ahead every requested row group, i.e. the
+        # whole file: 1.1 GB of buffers for a 0.9 GB file (measured).
+        parquet = pq.ParquetFile(path, pre_buffer=False)
         meta = parquet.metadata
         done = {"rows": 0}
 

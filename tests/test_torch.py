@@ -2,13 +2,12 @@
 
 import numpy as np
 import pytest
+import torch
 from helpers import make_classes
+from torch.utils.data import DataLoader, DistributedSampler
 
-torch = pytest.importorskip("torch")
-from torch.utils.data import DataLoader, DistributedSampler  # noqa: E402
-
-from gpusmote import SMOTE  # noqa: E402
-from gpusmote.torch import BalancedBatches, SMOTEDataset, resample  # noqa: E402
+from gpusmote import SMOTE
+from gpusmote.torch import BalancedBatches, SMOTEDataset, resample
 
 
 @pytest.fixture(scope="module")
