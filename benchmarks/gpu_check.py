@@ -12,9 +12,12 @@ numba-cuda) does, in order:
 2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
    and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
 3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
-   2% variants), imbalanced-learn vs gpusmote CPU vs gpusmote GPU on the same
-   data in one process, with the k-NN / generation split and the device's copy
-   bandwidth, as a table.
+   2% variants): imbalanced-learn, imbalanced-learn with our CUDA k-NN plugged
+   in, gpusmote CPU, gpusmote GPU (host input) and gpusmote GPU with the input
+   already on the device, on the same data in one process, with the k-NN /
+   generation split, the device's copy bandwidth and the bytes-written bound.
+4. **PyTorch**: ``BalancedBatches`` on CUDA tensors equals the CPU batches, and
+   its rows/s at 32 float32 features.
 
 Everything is printed and written to benchmarks/results/gpu-check-<device>.md
 (and the JSON beside it). Exit status 1 if any identity check failed.
@@ -137,7 +140,7 @@ def run_kernel_tests() -> tuple[int, str]:
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_kernels.py", "tests/test_cuda_engine.py",
-         "-p", "no:cacheprovider"],
+         "tests/test_synthesize.py", "-p", "no:cacheprovider"],
         cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
     )
     return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1]
@@ -168,19 +171,61 @@ def time_workloads(quick: bool) -> list[dict]:
         workload = get_workload(name, quick)
         X, y = workload.build()
         row = {"workload": workload.name}
-        for label, sampler in [
-            ("imbalanced-learn", ReferenceSMOTE(random_state=0)),
-            ("gpusmote cpu", SMOTE(random_state=0, device="cpu")),
-            ("gpusmote cuda", SMOTE(random_state=0, device="cuda")),
+        import cupy
+
+        from gpusmote import NearestNeighbors
+
+        X_dev = cupy.asarray(X)
+        for label, sampler, data in [
+            ("imbalanced-learn", ReferenceSMOTE(random_state=0), X),
+            ("imbalanced-learn + gpusmote cuda k-NN",
+             ReferenceSMOTE(random_state=0, k_neighbors=NearestNeighbors(6, device="cuda")), X),
+            ("gpusmote cpu", SMOTE(random_state=0, device="cpu"), X),
+            ("gpusmote cuda", SMOTE(random_state=0, device="cuda"), X),
+            ("gpusmote cuda, device-resident", SMOTE(random_state=0, device="cuda"), X_dev),
         ]:
-            sampler.fit_resample(X[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles
+            sampler.fit_resample(data[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles
+            cupy.cuda.Device().synchronize()
             start = time.perf_counter()
-            sampler.fit_resample(X, y)
+            sampler.fit_resample(data, y)
+            cupy.cuda.Device().synchronize()
             wall = time.perf_counter() - start
             phases = getattr(sampler, "timings_", {})
             row[label] = {"wall_s": wall, "knn_s": phases.get("knn"), "generate_s": phases.get("generate")}
+            print(f"{workload.name}: {label} {wall:.3f} s", flush=True)
+        n_new = sum(sampler.sampling_strategy_.values())
+        row["output_bytes"] = (len(X) + n_new) * X.shape[1] * X.dtype.itemsize
         rows.append(row)
+        del X_dev
     return rows
+
+
+def check_torch_batches(rows_target: int = 20_000_000) -> dict:
+    """BalancedBatches on CUDA tensors: identical to the CPU batches, and rows/s."""
+    import torch
+
+    from gpusmote.datasets import make_fraud_like
+    from gpusmote.torch import BalancedBatches
+
+    X, y = make_fraud_like(200_000, 32, 0.01, random_state=0)
+    X_t, y_t = torch.from_numpy(X), torch.from_numpy(y)
+    cpu = list(BalancedBatches(X_t, y_t, batch_size=4096, random_state=0))
+    gpu = list(BalancedBatches(X_t.cuda(), y_t.cuda(), batch_size=4096, random_state=0))
+    identical = len(cpu) == len(gpu) and all(
+        torch.equal(a[0], b[0].cpu()) and torch.equal(a[1], b[1].cpu()) for a, b in zip(cpu, gpu))
+    batches = BalancedBatches(X_t.cuda(), y_t.cuda(), batch_size=262_144, minority_fraction=0.5,
+                              random_state=0)
+    next(iter(batches))
+    torch.cuda.synchronize()
+    rows, start, epoch = 0, time.perf_counter(), 0
+    while rows < rows_target:
+        batches.set_epoch(epoch := epoch + 1)
+        for X_b, _ in batches:
+            rows += len(X_b)
+    torch.cuda.synchronize()
+    rate = rows / (time.perf_counter() - start)
+    return {"identical_to_cpu": identical, "rows_per_s": rate,
+            "synthetic_rows_per_s": rate * 0.5, "batch_rows": 262_144, "features": 32}
 
 
 def to_markdown(report: dict) -> str:
@@ -196,12 +241,25 @@ def to_markdown(report: dict) -> str:
     lines += [f"Kernel tests on the device: {report['kernel_tests']}", ""]
     if report.get("copy_bandwidth"):
         lines.append(f"Device copy bandwidth: {report['copy_bandwidth'] / 1e9:.0f} GB/s (read + write).")
-    lines += ["", "| workload | imbalanced-learn s | gpusmote cpu s | gpusmote cuda s (k-NN / gen) | cuda vs imblearn |",
-              "|---|---:|---:|---:|---:|"]
+    torch_check = report.get("torch_batches") or {}
+    if torch_check:
+        lines.append(f"BalancedBatches on CUDA: identical to CPU={torch_check.get('identical_to_cpu')}, "
+                     f"{torch_check.get('rows_per_s', 0) / 1e6:.0f} M rows/s "
+                     f"({torch_check.get('synthetic_rows_per_s', 0) / 1e6:.0f} M synthetic rows/s, "
+                     f"32 float32 features) {torch_check.get('error', '')}")
+    lines += ["", "| workload | imbalanced-learn s | imblearn + our cuda k-NN s | gpusmote cpu s "
+              "| gpusmote cuda s (k-NN / gen) | cuda vs imblearn | device-resident s (gen / bound) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    bandwidth = report.get("copy_bandwidth") or float("nan")
     for row in report["timings"]:
-        ref, cpu, gpu = row["imbalanced-learn"], row["gpusmote cpu"], row["gpusmote cuda"]
-        lines.append(f"| {row['workload']} | {ref['wall_s']:.3f} | {cpu['wall_s']:.3f} | {gpu['wall_s']:.3f} "
-                     f"({gpu['knn_s']:.3f} / {gpu['generate_s']:.3f}) | {ref['wall_s'] / gpu['wall_s']:.1f}x |")
+        ref, plug = row["imbalanced-learn"], row["imbalanced-learn + gpusmote cuda k-NN"]
+        cpu, gpu = row["gpusmote cpu"], row["gpusmote cuda"]
+        dev = row["gpusmote cuda, device-resident"]
+        bound = row["output_bytes"] / (bandwidth / 2)  # written bytes at the copy's write rate
+        lines.append(f"| {row['workload']} | {ref['wall_s']:.3f} | {plug['wall_s']:.3f} | {cpu['wall_s']:.3f} "
+                     f"| {gpu['wall_s']:.3f} ({gpu['knn_s']:.3f} / {gpu['generate_s']:.3f}) "
+                     f"| {ref['wall_s'] / gpu['wall_s']:.1f}x | {dev['wall_s']:.3f} "
+                     f"({dev['generate_s']:.4f} / {bound:.4f}) |")
     return "\n".join(lines)
 
 
@@ -219,6 +277,11 @@ def main(argv=None) -> int:
     report["kernel_tests"] = summary
     try:
         report["copy_bandwidth"] = device_copy_bandwidth()
+        try:
+            report["torch_batches"] = check_torch_batches()
+        except Exception as exc:
+            traceback.print_exc()
+            report["torch_batches"] = {"error": f"{type(exc).__name__}: {exc}"}
         report["timings"] = [] if args.skip_timings else time_workloads(args.quick)
     except Exception:
         traceback.print_exc()

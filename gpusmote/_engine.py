@@ -74,7 +74,8 @@ def empty_output(shape: tuple[int, int], dtype, xp=np):
 
 
 def _class_rows(X, y: np.ndarray, label, backend: Backend):
-    X_class = X[np.flatnonzero(y == label)]
+    # y is on the host; the row indices go where X is (CuPy wants its own arrays).
+    X_class = X[array_module(X).asarray(np.flatnonzero(y == label))]
     if sparse.issparse(X_class):
         X_class = X_class.toarray()
     return backend.xp.ascontiguousarray(backend.to_device(X_class))

@@ -6,11 +6,13 @@ import numbers
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_neighbors_object
+from imblearn.utils import check_neighbors_object, check_sampling_strategy, check_target_type
 from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
+from sklearn.utils.multiclass import check_classification_targets
 
 from gpusmote._device import DEVICES, resolve_device
+from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote._engine import resample_dense, resample_sparse
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
@@ -108,6 +110,63 @@ class SMOTE(BaseOverSampler):
         self.device = device
         self.rng = rng
 
+    def fit_resample(self, X, y, **params):
+        """Resample the data set.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix, CuPy array, CUDA tensor} of shape \
+                (n_samples, n_features)
+            Rows to over-sample. CuPy arrays and PyTorch CUDA tensors are taken
+            without a copy and resampled on the GPU (or, with
+            ``device='cpu'``, through a host copy).
+        y : array-like, CuPy array or tensor of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        X_resampled : same type as X, of shape (n_samples_new, n_features)
+            The original rows first, then each over-sampled class's synthetic
+            rows, in label order; device input gives output on the same device.
+        y_resampled : same type as y, of shape (n_samples_new,)
+        """
+        if device_kind(X) is not None or device_kind(y) is not None:
+            return self._fit_resample_device_input(X, y)
+        return super().fit_resample(X, y, **params)
+
+    def _fit_resample_device_input(self, X, y):
+        """CuPy / CUDA-tensor input: X stays on the device, answered in its type."""
+        self._validate_params()
+        backend = resolve_device(self.device)
+        if backend.name == "cpu" or device_kind(X) is None:
+            # device='cpu', or host X with device y: the host path, answered in each input's type
+            X_res, y_res = super().fit_resample(to_host(X), to_host(y))
+        else:
+            X_res, y_res = self._resample_device_arrays(as_cupy(X), to_host(y), backend)
+        return like(X_res, X), like(y_res, y)
+
+    def _resample_device_arrays(self, X, y: np.ndarray, backend):
+        """Validate and resample X in backend memory (no host copy of X).
+
+        The same checks and rules as ``fit_resample`` on host data: X's are
+        computed on the device, y's by imbalanced-learn on the host.
+        """
+        check_device_X(X, backend.xp, type(self).__name__)
+        check_classification_targets(y)
+        y, binarized = check_target_type(y, indicate_one_vs_all=True)
+        if binarized:
+            raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
+        if X.shape[0] != len(y):
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                             f"[{X.shape[0]}, {len(y)}]")
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.sampling_strategy_ = check_sampling_strategy(
+            self.sampling_strategy, y, self._sampling_type
+        )
+        return self._fit_resample(X, y, backend=backend)
+
     def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
         if isinstance(self.k_neighbors, numbers.Integral):
@@ -139,8 +198,8 @@ class SMOTE(BaseOverSampler):
 
         return find_with_estimator
 
-    def _fit_resample(self, X, y):
-        backend = resolve_device(self.device)
+    def _fit_resample(self, X, y, backend=None):
+        backend = resolve_device(self.device) if backend is None else backend
         self.device_ = backend.name
         find_neighbors = self._neighbor_finder(backend)
         resample = resample_sparse if sparse.issparse(X) else resample_dense

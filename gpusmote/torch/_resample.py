@@ -29,9 +29,10 @@ def resample(X: torch.Tensor, y: torch.Tensor, sampler=None, **params):
 
     Notes
     -----
-    CPU tensors are read without a copy. CUDA tensors are copied to the host
-    and the result back: the sampler computes on the GPU (``device='cuda'``),
-    but device-resident input without a host round trip is not built yet.
+    CPU tensors are read without a copy. CUDA tensors go to a gpusmote sampler
+    as they are (DLPack, no copy of X; only y is read on the host) and the
+    result is made on the GPU; other samplers get host copies, and their
+    result is copied back to the device.
     """
     check_xy(X, y, float_only=False)
     if X.dtype == torch.bfloat16:
@@ -43,5 +44,9 @@ def resample(X: torch.Tensor, y: torch.Tensor, sampler=None, **params):
         sampler = SMOTE(**params)
     elif params:
         raise TypeError(f"pass parameters to the sampler itself, not with it: {sorted(params)}")
+    from gpusmote import SMOTE
+
+    if X.is_cuda and isinstance(sampler, SMOTE):
+        return sampler.fit_resample(X, y)  # device-resident: tensors out on X's device
     X_res, y_res = sampler.fit_resample(host_view(X), host_view(y))
     return to_tensor(X_res, X), to_tensor(y_res, y)
