@@ -73,10 +73,19 @@ def _fill_rows_loop(out, y_out, X, y, source, js, cls, class_positions, offsets,
 
 
 _fill_rows_parallel = njit(parallel=True, cache=True, nogil=True)(_fill_rows_loop)
-# The same loop on the calling thread: DataLoader workers are forked, and a
-# fork of a process that ran Numba's GNU OpenMP pool must not use that pool
-# (Numba terminates the child). Each worker is a unit of parallelism already.
-_fill_rows_serial = njit(cache=True, nogil=True)(_fill_rows_loop)
+
+
+@njit(cache=True, nogil=True)
+def _fill_rows_serial(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
+                      class_rows, nn_table, seed, stream):
+    # The same loop on the calling thread: DataLoader workers are forked, and a
+    # fork of a process that ran Numba's GNU OpenMP pool must not use that pool
+    # (Numba terminates the child). A function of its own, not njit applied to
+    # _fill_rows_loop again: Numba's on-disk cache is keyed by the Python
+    # function, so the serial build would load the parallel one from it.
+    for i in range(out.shape[0]):
+        _fill_row_cpu(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
+                      class_rows, nn_table, seed, stream, i)
 
 
 #: ``numba.cuda``, bound on first use (see ``gpusmote.kernels.interpolate``).
