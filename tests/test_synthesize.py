@@ -110,3 +110,11 @@ def test_build_table_errors_match_fit_resample():
         build_table(X.astype(np.int64), y, k_neighbors=3)
     with pytest.raises(TypeError, match="k_neighbors must be an int"):
         build_table(X, y, k_neighbors=3.0)
+
+
+def test_table_built_on_the_cuda_engine_equals_the_cpu_table():
+    X, y = make_classes([60, 14, 9], n_features=3, dtype=np.float32, seed=6)
+    cpu = build_table(X, y, k_neighbors=3, random_state=1, device="cpu")
+    cuda = build_table(X, y, k_neighbors=3, random_state=1, device="cuda")  # simulated in CI
+    np.testing.assert_array_equal(cuda.nn_table, cpu.nn_table, strict=True)
+    np.testing.assert_array_equal(cuda.class_rows, cpu.class_rows, strict=True)
