@@ -8,7 +8,7 @@ Parquet (``.parquet``, ``.pq``), CSV (``.csv``) and Arrow IPC / Feather v2
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,7 +44,7 @@ class Batches:
     batches: Iterator[pa.RecordBatch]
     total_rows: int | None
     total_bytes: int
-    bytes_read: callable
+    bytes_read: Callable[[], int]
 
 
 def read_batches(path: Path, chunk_rows: int) -> Batches:

@@ -269,3 +269,30 @@ def test_version():
     result = subprocess.run([sys.executable, "-m", "gpusmote", "--version"], capture_output=True,
                             text=True, check=True)
     assert result.stdout.startswith("gpusmote ")
+
+
+def test_full_disk_mid_write_leaves_nothing(tmp_path, capsys, monkeypatch):
+    import errno
+
+    import gpusmote._streaming as streaming
+
+    real_open = streaming.open_writer
+
+    class FillsUp:
+        def __init__(self, writer):
+            self.writer, self.batches = writer, 0
+
+        def write_batch(self, batch):
+            self.batches += 1
+            if self.batches == 3:
+                raise OSError(errno.ENOSPC, "No space left on device")
+            self.writer.write_batch(batch)
+
+        def close(self):
+            self.writer.close()
+
+    monkeypatch.setattr(streaming, "open_writer", lambda *a: FillsUp(real_open(*a)))
+    source = _write(tmp_path, _table(), "parquet")
+    _assert_clean_failure(tmp_path, source, ["--target", "label", "--passthrough", "id", "when",
+                                             "--chunk-rows", "1000"],
+                          "No space left on device", capsys)
