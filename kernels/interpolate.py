@@ -20,6 +20,8 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from gpusmote.kernels import _cuda
+
 # dtypes whose Numba arithmetic matches NumPy's exactly for ``nb - base`` (same
 # result dtype, same wrap-around). Narrower ints promote to int64 in Numba, so
 # they take the array-expression path below.
@@ -60,37 +62,35 @@ def _interpolate_kernel(out, base_data, nn_data, nn_idx, rows, cols, steps):
             _element_cpu(out, base_data, nn_data, nn_idx, rows, cols, steps, j, f)
 
 
-#: ``numba.cuda``, bound on first use: CPU-only users never import it, and
-#: Numba's simulator swaps this module global for its fake one.
+#: ``numba.cuda``, bound on first use (see ``gpusmote.kernels._cuda.bind``).
 cuda = None
 
 
-def _bind_cuda():
-    global cuda
-    if cuda is None:
-        from numba import cuda as numba_cuda
 
-        cuda = numba_cuda
-    return cuda
+@functools.cache
+def cuda_rounding():
+    """``(mul_rn, add_rn)``: float64 multiply and add, each rounded to nearest
+    and never fused, as CUDA device functions (libdevice's ``dmul_rn`` and
+    ``dadd_rn``)."""
+    _cuda.bind(globals())
+    from numba.core import config
+
+    if config.ENABLE_CUDASIM:
+        # The simulator's libdevice functions are stubs; a Python float * or +
+        # is one correctly rounded double operation, exactly dmul_rn/dadd_rn.
+        return (cuda.jit(device=True)(_mul_rn_cpu.py_func),
+                cuda.jit(device=True)(_add_rn_cpu.py_func))
+    from numba.cuda import libdevice
+
+    return libdevice.dmul_rn, libdevice.dadd_rn
 
 
 @functools.cache
 def cuda_interpolate_kernel():
     """The CUDA twin of the CPU kernel (compiled on first use): one thread per
     output element, grid-stride, coalesced writes."""
-    _bind_cuda()
-    from numba.core import config
-
-    if config.ENABLE_CUDASIM:
-        # The simulator's libdevice functions are stubs; a Python float * or +
-        # is one correctly rounded double operation, exactly dmul_rn/dadd_rn.
-        mul_rn = cuda.jit(device=True)(_mul_rn_cpu.py_func)
-        add_rn = cuda.jit(device=True)(_add_rn_cpu.py_func)
-    else:
-        from numba.cuda import libdevice
-
-        mul_rn, add_rn = libdevice.dmul_rn, libdevice.dadd_rn
-    element = _make_element(cuda.jit(device=True), mul_rn, add_rn)
+    _cuda.bind(globals())
+    element = _make_element(cuda.jit(device=True), *cuda_rounding())
 
     @cuda.jit
     def interpolate_cuda(out, base_data, nn_data, nn_idx, rows, cols, steps):

@@ -28,6 +28,8 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
+from gpusmote.kernels import _cuda
+
 #: Values per tile whose minimum is checked before any element is looked at.
 _TILE = 16
 #: Largest k the CUDA re-rank supports (its per-thread lists live in registers).
@@ -256,18 +258,9 @@ def rerank_exact(
     return n_fallback
 
 
-#: ``numba.cuda``, bound on first use: CPU-only users never import it, and
-#: Numba's simulator swaps this module global for its fake one.
+#: ``numba.cuda``, bound on first use (see ``gpusmote.kernels._cuda.bind``).
 cuda = None
 
-
-def _bind_cuda():
-    global cuda
-    if cuda is None:
-        from numba import cuda as numba_cuda
-
-        cuda = numba_cuda
-    return cuda
 
 
 @functools.cache
@@ -277,7 +270,7 @@ def cuda_kernels() -> SimpleNamespace:
     thread per query, so a warp's loads are coalesced; and ``rerank(queries,
     data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
     exhaustive, out, fell_back)``, one thread per query, ``k <= CUDA_MAX_K``."""
-    _bind_cuda()
+    _cuda.bind(globals())
     device = _make_functions(cuda.jit(device=True), cuda.jit(device=True))
     merge_row, rerank_query = device.merge_row, device.rerank_query
 

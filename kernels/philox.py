@@ -54,6 +54,8 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit, prange
 
+from gpusmote.kernels import _cuda
+
 # Constants are np.uint64 so that Numba types every operation as uint64.
 _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
@@ -315,18 +317,9 @@ def philox_smote_draws(seed: int, class_index: int, stream: int, start: int, n_b
     smote_draws_kernel(*args, rows_out, cols_out, steps_out)
 
 
-#: ``numba.cuda``, bound on first use: CPU-only users never import it, and
-#: Numba's simulator swaps this module global for its fake one in kernels.
+#: ``numba.cuda``, bound on first use (see ``gpusmote.kernels._cuda.bind``).
 cuda = None
 
-
-def _bind_cuda():
-    global cuda
-    if cuda is None:
-        from numba import cuda as numba_cuda
-
-        cuda = numba_cuda
-    return cuda
 
 
 @functools.cache
@@ -345,7 +338,7 @@ def cuda_kernels() -> SimpleNamespace:
         synthetic row (grid-stride loop), arguments unchecked:
         :func:`philox_smote_draws_cuda` validates and launches it.
     """
-    _bind_cuda()
+    _cuda.bind(globals())
     device = _make_functions(cuda.jit(device=True))
     draw = device.smote_draw
 
@@ -394,7 +387,7 @@ def philox_smote_draws_cuda(seed: int, class_index: int, stream: int, start: int
                          steps_out)
     if len(rows_out) == 0:
         return
-    _bind_cuda()
+    _cuda.bind(globals())
     outputs = [(array, cuda.to_device(array, stream=cuda_stream)) if isinstance(array, np.ndarray)
                else (None, array) for array in (rows_out, cols_out, steps_out)]
     blocks = min(65_535 * 32, -(-len(rows_out) // threads))

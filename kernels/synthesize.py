@@ -28,6 +28,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
+from gpusmote.kernels import _cuda
 from gpusmote.kernels import interpolate as _interpolate
 from gpusmote.kernels import philox as _philox
 
@@ -88,7 +89,7 @@ def _fill_rows_serial(out, y_out, X, y, source, js, cls, class_positions, offset
                       class_rows, nn_table, seed, stream, i)
 
 
-#: ``numba.cuda``, bound on first use (see ``gpusmote.kernels.interpolate``).
+#: ``numba.cuda``, bound on first use (see ``gpusmote.kernels._cuda.bind``).
 cuda = None
 
 
@@ -96,20 +97,9 @@ cuda = None
 def cuda_fill_rows_kernel():
     """The CUDA twin (compiled on first use): one thread per output row,
     grid-stride, the same row function as the CPU kernel."""
-    global cuda
-    from numba import cuda as numba_cuda
-    from numba.core import config
-
-    cuda = numba_cuda
-    if config.ENABLE_CUDASIM:  # see cuda_interpolate_kernel
-        mul_rn = cuda.jit(device=True)(_interpolate._mul_rn_cpu.py_func)
-        add_rn = cuda.jit(device=True)(_interpolate._add_rn_cpu.py_func)
-    else:
-        from numba.cuda import libdevice
-
-        mul_rn, add_rn = libdevice.dmul_rn, libdevice.dadd_rn
+    _cuda.bind(globals())
     fill_row = _make_fill_row(cuda.jit(device=True), _philox.cuda_kernels().smote_draw,
-                              mul_rn, add_rn)
+                              *_interpolate.cuda_rounding())
 
     @cuda.jit
     def fill_rows_cuda(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes,
