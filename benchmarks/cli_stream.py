@@ -21,7 +21,7 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from benchmarks.compare import RESULTS, machine_name
+from benchmarks.compare import machine_name, save_report
 from gpusmote.datasets import make_fraud_like
 
 BUILD_CHUNK = 1_000_000
@@ -80,9 +80,6 @@ def main(argv: list[str] | None = None) -> None:
         print(f"  {stage:<36} {seconds:8.2f} s")
     if args.no_save:
         return
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"cli-stream-{report['machine']}{'-quick' if args.quick else ''}"
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# gpusmote resample on {report['machine']}", "",
              f"Parquet, {report['rows_in']:,} x {args.features} float32 + row_id + label, "
              f"{args.minority:.0%} minority, sampling_strategy=auto, device={args.device}.", "",
@@ -93,7 +90,8 @@ def main(argv: list[str] | None = None) -> None:
              f"{wall:.1f} | {report['rows_out_per_s'] / 1e6:.2f} | {peak_rss / 2**30:.2f} |", "",
              "| stage | s |", "|---|---:|",
              *(f"| {stage} | {seconds:.2f} |" for stage, seconds in summary["seconds"].items())]
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    stem = save_report(f"cli-stream-{report['machine']}{'-quick' if args.quick else ''}", report,
+                       "\n".join(lines))
     print(f"saved {stem}.json and .md")
 
 

@@ -36,6 +36,18 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "imbalanced-learn"
 
 
+def save_report(name: str, report: dict, markdown: str) -> Path:
+    """Write ``report`` as benchmarks/results/<name>.json and ``markdown`` as
+    <name>.md; return the path without extension. (Suffixes are appended, not
+    swapped with ``with_suffix``: machine names such as ``...-2.20GHz-8cpu``
+    contain dots.)"""
+    RESULTS.mkdir(exist_ok=True)
+    stem = RESULTS / name
+    Path(f"{stem}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    Path(f"{stem}.md").write_text(markdown + "\n")
+    return stem
+
+
 def machine_name() -> str:
     """CPU model and core count (plus the GPU when present), e.g. ``AMD-EPYC-2cpu``."""
     model = platform.machine()
@@ -253,11 +265,9 @@ def main(argv=None) -> int:
     table = to_markdown(report)
     print(table)
     if not args.no_save:
-        RESULTS.mkdir(exist_ok=True)
-        stem = RESULTS / f"compare-{report['machine']}{'-quick' if args.quick else ''}"
-        stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-        stem.with_suffix(".md").write_text(table + "\n")
-        saved = plot(report, stem.with_suffix(".png"))
+        stem = save_report(f"compare-{report['machine']}{'-quick' if args.quick else ''}", report,
+                           table)
+        saved = plot(report, Path(f"{stem}.png"))
         print(f"\nsaved {stem}.json, .md" + (", .png" if saved else " (no plot: pip install matplotlib)"))
     failed = [c for row in report["workloads"] for c in row["cases"].values()
               if "error" in c or c.get("digest") != row["cases"][REFERENCE].get("digest")]

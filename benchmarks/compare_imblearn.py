@@ -13,22 +13,18 @@ benchmarks/results/, named after the machine.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import time
 import tracemalloc
-from pathlib import Path
 
 import numpy as np
 from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 
 import gpusmote
-from benchmarks.compare import machine_name
+from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
 from gpusmote.datasets import make_fraud_like
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def _measure(sampler, X, y, repeat):
@@ -103,10 +99,7 @@ def main(argv=None) -> None:
     table = to_markdown(result)
     print(table)
     if args.save:
-        RESULTS.mkdir(exist_ok=True)
-        stem = RESULTS / f"inprocess-{result['machine']}"
-        stem.with_suffix(".md").write_text(table + "\n")
-        stem.with_suffix(".json").write_text(json.dumps(result, indent=2) + "\n")
+        stem = save_report(f"inprocess-{result['machine']}", result, table)
         print(f"saved {stem}.md and .json")
 
 

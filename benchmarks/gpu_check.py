@@ -33,7 +33,6 @@ On this workplace's GPU machine (which lacks only imbalanced-learn), first run
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -42,8 +41,6 @@ import traceback
 from pathlib import Path
 
 import numpy as np
-
-RESULTS = Path(__file__).resolve().parent / "results"
 
 
 def device_name() -> str:
@@ -288,10 +285,10 @@ def main(argv=None) -> int:
         report.setdefault("timings", [])
     text = to_markdown(report)
     print(text)
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / ("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""))
-    stem.with_suffix(".md").write_text(text + "\n")
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2, default=str) + "\n")
+    from benchmarks.compare import save_report
+
+    save_report("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""),
+                report, text)
     ok = all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
     return 0 if ok else 1
 

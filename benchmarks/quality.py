@@ -19,11 +19,9 @@ too few minority rows for k=5 in a training fold are skipped and listed.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 import warnings
-from pathlib import Path
 
 import numpy as np
 from imblearn.over_sampling import SMOTE as ImblearnSMOTE
@@ -33,7 +31,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
-from benchmarks.compare import RESULTS, machine_name
+from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
 
 K = 5
@@ -148,10 +146,8 @@ def main(argv=None) -> None:
     text = to_markdown(report)
     print(text)
     if not args.no_save:
-        RESULTS.mkdir(exist_ok=True)
-        stem = RESULTS / f"quality-{report['machine']}{'-quick' if args.quick else ''}"
-        stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
-        stem.with_suffix(".md").write_text(text + "\n")
+        stem = save_report(f"quality-{report['machine']}{'-quick' if args.quick else ''}", report,
+                           text)
         print(f"\nsaved {stem}.json and .md")
 
 

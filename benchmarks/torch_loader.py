@@ -18,13 +18,12 @@ Rows/s counts every row delivered (original and synthetic). Results go to
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
-from benchmarks.compare import RESULTS, machine_name
+from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
 from gpusmote._device import cuda_available
 from gpusmote.datasets import make_fraud_like
@@ -97,11 +96,8 @@ def main(argv: list[str] | None = None) -> None:
     results = run(args.rows, args.features, args.batch_size)
     if args.no_save:
         return
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / f"torch-loader-{machine}"
     report = {"machine": machine, "rows": args.rows, "features": args.features,
               "batch_size": args.batch_size, "torch": torch.__version__, "results": results}
-    stem.with_suffix(".json").write_text(json.dumps(report, indent=2) + "\n")
     lines = [f"# Rows/s through PyTorch on {machine}", "",
              f"fraud-like {args.rows:,} x {args.features} float32, 1% minority, batch "
              f"{args.batch_size}, torch {torch.__version__}; one epoch after a warm-up batch.", "",
@@ -109,7 +105,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in results:
         setup = "" if r["setup_s"] is None else f"{r['setup_s']:.2f}"
         lines.append(f"| {r['method']} | {r['rows_per_s'] / 1e6:.3f} | {r['rows']:,} | {setup} |")
-    stem.with_suffix(".md").write_text("\n".join(lines) + "\n")
+    stem = save_report(f"torch-loader-{machine}", report, "\n".join(lines))
     print(f"saved {stem}.json and .md")
 
 
