@@ -32,8 +32,8 @@ import pyarrow as pa
 from gpusmote._device import resolve_device
 from gpusmote._engine import ClassPlan, _synthetic_chunks
 from gpusmote._progress import PassProgress
-from gpusmote._tabular import (Columns, feature_matrix, file_format, open_writer, read_batches,
-                               split_columns, synthetic_batch)
+from gpusmote._tabular import (Columns, check_no_nulls, feature_matrix, file_format, open_writer,
+                               read_batches, split_columns, synthetic_batch)
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
 COLLECT_BUDGET_BYTES = 256 * 2**20
@@ -81,10 +81,7 @@ def _stage(times: dict, name: str):
 
 def _labels_of(batch, columns: Columns, first_row: int) -> np.ndarray:
     column = batch.column(columns.target)
-    if column.null_count:
-        bad = int(np.flatnonzero(np.asarray(column.is_null()))[0])
-        raise ValueError(f"target column {columns.target!r} has a missing value at row "
-                         f"{first_row + bad:,}")
+    check_no_nulls(column, f"target column {columns.target!r}", first_row)
     return column.to_numpy(zero_copy_only=False)
 
 

@@ -150,6 +150,13 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str]) -> Col
     return Columns(target, features, list(passthrough), np.dtype(dtype))
 
 
+def check_no_nulls(column: pa.Array, what: str, first_row: int) -> None:
+    """Raise a ValueError naming ``what`` and the file row of the first null."""
+    if column.null_count:
+        bad = int(np.flatnonzero(np.asarray(column.is_null()))[0])
+        raise ValueError(f"{what} has a missing value at row {first_row + bad:,}")
+
+
 def feature_matrix(batch: pa.RecordBatch, columns: Columns, first_row: int,
                    rows: np.ndarray | None = None) -> np.ndarray:
     """The batch's features (only ``rows`` of it, if given) as one matrix of
@@ -164,10 +171,7 @@ def feature_matrix(batch: pa.RecordBatch, columns: Columns, first_row: int,
     matrix = np.empty((n, len(columns.features)), dtype=columns.feature_dtype)
     for j, name in enumerate(columns.features):
         column = batch.column(name)
-        if column.null_count:
-            bad = int(np.flatnonzero(np.asarray(column.is_null()))[0])
-            raise ValueError(f"feature column {name!r} has a missing value at row "
-                             f"{first_row + bad:,}")
+        check_no_nulls(column, f"feature column {name!r}", first_row)
         values = column.to_numpy(zero_copy_only=False)
         matrix[:, j] = values if rows is None else values[rows]
     return matrix
