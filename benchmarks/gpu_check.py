@@ -7,13 +7,17 @@ numba-cuda) does, in order:
    classes, k from 1 to 12, strategies, small and multi-chunk sizes, several
    GEMM tiles): ``SMOTE(device="cuda")`` must return exactly what
    ``SMOTE(device="cpu")`` returns (and imbalanced-learn, for int seeds), and
-   the GPU k-NN table must equal the CPU one. Device-resident inputs (CuPy
+   the GPU k-NN table must equal the CPU one. Each case runs with our own GPU
+   k-NN and, when a FAISS build with GPU support is importable, with FAISS's
+   candidates too; FAISS's float32 distances are also checked against the
+   error bound the exactness proof assumes. Device-resident inputs (CuPy
    arrays, PyTorch CUDA tensors) are checked when this build accepts them.
 2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
    and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
 3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
    2% variants): imbalanced-learn, imbalanced-learn with our CUDA k-NN plugged
-   in, gpusmote CPU, gpusmote GPU (host input) and gpusmote GPU with the input
+   in, gpusmote CPU, gpusmote GPU (host input; also with the FAISS k-NN when
+   available) and gpusmote GPU with the input
    already on the device, on the same data in one process, with the k-NN /
    generation split, the device's copy bandwidth and the bytes-written bound.
 4. **PyTorch**: ``BalancedBatches`` on CUDA tensors equals the CPU batches, and
@@ -33,6 +37,7 @@ On this workplace's GPU machine (which lacks only imbalanced-learn), first run
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -48,6 +53,26 @@ def device_name() -> str:
 
     props = cupy.cuda.runtime.getDeviceProperties(cupy.cuda.runtime.getDevice())
     return props["name"].decode()
+
+
+def knn_engines() -> list[str]:
+    """The GPU k-NN engines to check: ours, and FAISS's when it has GPU support."""
+    from gpusmote._knn_faiss import faiss_gpu_status
+
+    return ["own", "faiss"] if faiss_gpu_status()[0] else ["own"]
+
+
+@contextlib.contextmanager
+def knn_engine(name: str):
+    saved = os.environ.get("GPUSMOTE_GPU_KNN")
+    os.environ["GPUSMOTE_GPU_KNN"] = name
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("GPUSMOTE_GPU_KNN")
+        else:
+            os.environ["GPUSMOTE_GPU_KNN"] = saved
 
 
 def identity_cases(n_cases: int, seed: int):
@@ -78,6 +103,7 @@ def check_identity(n_cases: int) -> list[dict]:
     from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 
     import gpusmote._knn_cuda as knn_cuda
+    import gpusmote._knn_faiss as knn_faiss
     import gpusmote._random as random_module
     from gpusmote import SMOTE
 
@@ -86,24 +112,57 @@ def check_identity(n_cases: int) -> list[dict]:
         X, y = make_case(params["counts"], params["n_features"], params["dtype"], params["seed"])
         kwargs = dict(random_state=params["seed"], k_neighbors=params["k"], sampling_strategy=params["strategy"])
         small_tiles = params["seed"] % 3 == 0  # several query blocks, GEMM tiles and draw chunks
-        saved = knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS
-        try:
-            if small_tiles:
-                knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS = 256, 1000
-            gpu = SMOTE(device="cuda", **kwargs).fit_resample(X, y)
-            cpu = SMOTE(device="cpu", **kwargs).fit_resample(X, y)
-            ref = ReferenceSMOTE(**kwargs).fit_resample(X, y)
-            same_cpu = all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(gpu, cpu))
-            same_ref = all(np.array_equal(a, b) for a, b in zip(gpu, ref))
-            error = ""
-        except Exception as exc:  # reported, and counted as a failure
-            same_cpu = same_ref = False
-            error = f"{type(exc).__name__}: {exc}"
-        finally:
-            knn_cuda.CUDA_QUERY_BLOCK_ROWS, random_module.DRAW_CHUNK_ROWS = saved
-        rows.append({**{k: str(v) for k, v in params.items()}, "small_tiles": small_tiles,
-                     "gpu_equals_cpu": same_cpu, "gpu_equals_imblearn": same_ref, "error": error})
+        cpu = SMOTE(device="cpu", **kwargs).fit_resample(X, y)
+        ref = ReferenceSMOTE(**kwargs).fit_resample(X, y)
+        for engine in knn_engines():
+            saved = (knn_cuda.CUDA_QUERY_BLOCK_ROWS, knn_faiss.FAISS_QUERY_BLOCK_ROWS,
+                     random_module.DRAW_CHUNK_ROWS)
+            try:
+                if small_tiles:
+                    knn_cuda.CUDA_QUERY_BLOCK_ROWS, knn_faiss.FAISS_QUERY_BLOCK_ROWS = 256, 256
+                    random_module.DRAW_CHUNK_ROWS = 1000
+                with knn_engine(engine):
+                    gpu = SMOTE(device="cuda", **kwargs).fit_resample(X, y)
+                same_cpu = all(np.array_equal(a, b) and a.dtype == b.dtype for a, b in zip(gpu, cpu))
+                same_ref = all(np.array_equal(a, b) for a, b in zip(gpu, ref))
+                error = ""
+            except Exception as exc:  # reported, and counted as a failure
+                same_cpu = same_ref = False
+                error = f"{type(exc).__name__}: {exc}"
+            finally:
+                (knn_cuda.CUDA_QUERY_BLOCK_ROWS, knn_faiss.FAISS_QUERY_BLOCK_ROWS,
+                 random_module.DRAW_CHUNK_ROWS) = saved
+            rows.append({**{k: str(v) for k, v in params.items()}, "knn": engine, "small_tiles": small_tiles,
+                         "gpu_equals_cpu": same_cpu, "gpu_equals_imblearn": same_ref, "error": error})
     return rows
+
+
+def check_faiss_bound(xp=None, n_rows: int = 20_000) -> dict:
+    """FAISS's distances against float64 ones of the same float32 rows, as a
+    share of the error bound the proof assumes (must stay below 1; a TF32 GEMM
+    would overshoot it by orders of magnitude). ``xp`` is CuPy (FAISS on the
+    GPU) by default, NumPy for FAISS on the CPU."""
+    if xp is None:
+        if knn_engines() == ["own"]:
+            return {}
+        import cupy as xp
+
+    from gpusmote._knn import prepare_plain
+    from gpusmote._knn_faiss import faiss_search
+
+    def host(array):
+        return array.get() if hasattr(array, "get") else np.asarray(array)
+
+    worst, n_queries = 0.0, min(2000, n_rows)
+    for n_features, seed in [(8, 0), (30, 1), (130, 2)]:
+        X = np.random.default_rng(seed).normal(size=(n_rows, n_features)) * 3 + 1
+        prepared = prepare_plain(xp.asarray(X), xp)
+        distances, indices = faiss_search(prepared.rows, prepared.rows[:n_queries], 16, xp)
+        rows = host(prepared.rows).astype(np.float64)
+        exact = ((rows[:n_queries, None, :] - rows[host(indices)]) ** 2).sum(axis=2)
+        error = np.abs(host(distances).astype(np.float64) - exact)
+        worst = max(worst, float((error / host(prepared.error_bounds[:n_queries])[:, None]).max()))
+    return {"worst_error_over_bound": worst}
 
 
 def check_device_inputs() -> list[dict]:
@@ -180,13 +239,16 @@ def time_workloads(quick: bool) -> list[dict]:
             ("gpusmote cpu", SMOTE(random_state=0, device="cpu"), X),
             ("gpusmote cuda", SMOTE(random_state=0, device="cuda"), X),
             ("gpusmote cuda, device-resident", SMOTE(random_state=0, device="cuda"), X_dev),
+            *([("gpusmote cuda, FAISS k-NN", SMOTE(random_state=0, device="cuda"), X)]
+              if "faiss" in knn_engines() else []),
         ]:
-            sampler.fit_resample(data[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles
-            cupy.cuda.Device().synchronize()
-            start = time.perf_counter()
-            sampler.fit_resample(data, y)
-            cupy.cuda.Device().synchronize()
-            wall = time.perf_counter() - start
+            with knn_engine("faiss" if "FAISS" in label else "own"):
+                sampler.fit_resample(data[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles
+                cupy.cuda.Device().synchronize()
+                start = time.perf_counter()
+                sampler.fit_resample(data, y)
+                cupy.cuda.Device().synchronize()
+                wall = time.perf_counter() - start
             phases = getattr(sampler, "timings_", {})
             row[label] = {"wall_s": wall, "knn_s": phases.get("knn"), "generate_s": phases.get("generate")}
             print(f"{workload.name}: {label} {wall:.3f} s", flush=True)
@@ -229,8 +291,12 @@ def to_markdown(report: dict) -> str:
     lines = [f"# GPU check on {report['device']}", ""]
     ident = report["identity"]
     bad = [r for r in ident if not (r["gpu_equals_cpu"] and r["gpu_equals_imblearn"])]
-    lines.append(f"Identity: {len(ident) - len(bad)}/{len(ident)} random cases bit-identical "
-                 f"(GPU = CPU = imbalanced-learn).")
+    engines = sorted({r["knn"] for r in ident})
+    lines.append(f"Identity: {len(ident) - len(bad)}/{len(ident)} random cases x GPU k-NN engines "
+                 f"({', '.join(engines)}) bit-identical (GPU = CPU = imbalanced-learn).")
+    if report.get("faiss_bound"):
+        lines.append(f"FAISS GPU distances: worst error / proof's bound = "
+                     f"{report['faiss_bound']['worst_error_over_bound']:.3g} (must be < 1).")
     for r in bad:
         lines.append(f"- FAILED {r}")
     for r in report["device_inputs"]:
@@ -257,6 +323,14 @@ def to_markdown(report: dict) -> str:
                      f"| {gpu['wall_s']:.3f} ({gpu['knn_s']:.3f} / {gpu['generate_s']:.3f}) "
                      f"| {ref['wall_s'] / gpu['wall_s']:.1f}x | {dev['wall_s']:.3f} "
                      f"({dev['generate_s']:.4f} / {bound:.4f}) |")
+    faiss_rows = [row for row in report["timings"] if "gpusmote cuda, FAISS k-NN" in row]
+    if faiss_rows:
+        lines += ["", "| workload | gpusmote cuda, own k-NN s (k-NN) | gpusmote cuda, FAISS k-NN s (k-NN) |",
+                  "|---|---:|---:|"]
+        for row in faiss_rows:
+            own, fai = row["gpusmote cuda"], row["gpusmote cuda, FAISS k-NN"]
+            lines.append(f"| {row['workload']} | {own['wall_s']:.3f} ({own['knn_s']:.3f}) "
+                         f"| {fai['wall_s']:.3f} ({fai['knn_s']:.3f}) |")
     return "\n".join(lines)
 
 
@@ -269,6 +343,11 @@ def main(argv=None) -> int:
     report = {"device": device_name()}
     print(f"device: {report['device']}", flush=True)
     report["identity"] = check_identity(args.cases)
+    try:
+        report["faiss_bound"] = check_faiss_bound()
+    except Exception as exc:
+        traceback.print_exc()
+        report["faiss_bound"] = {"worst_error_over_bound": float("inf"), "error": f"{type(exc).__name__}: {exc}"}
     report["device_inputs"] = check_device_inputs()
     code, summary = run_kernel_tests()
     report["kernel_tests"] = summary
@@ -289,7 +368,8 @@ def main(argv=None) -> int:
 
     save_report("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""),
                 report, text)
-    ok = all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
+    ok = (all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
+          and report["faiss_bound"].get("worst_error_over_bound", 0.0) < 1.0)
     return 0 if ok else 1
 
 

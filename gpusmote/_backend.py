@@ -78,6 +78,6 @@ def cuda_backend(simulated: bool) -> Backend:
 
 
 def _kneighbors_cuda(rows, k, xp):
-    from gpusmote._knn_cuda import kneighbors_excluding_self_cuda
+    from gpusmote._knn_gpu import kneighbors_excluding_self_gpu
 
-    return kneighbors_excluding_self_cuda(rows, k, xp)
+    return kneighbors_excluding_self_gpu(rows, k, xp)

@@ -120,6 +120,28 @@ def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
     return Prepared(rows, sq_norms, bounds, points.mean, points.max_norm)
 
 
+def prepare_plain(data, xp: ModuleType = np, points: Prepared | None = None) -> Prepared:
+    """Centred float32 rows without the extra column (what FAISS searches).
+
+    With ``points=None`` the rows are the points (centred on their own mean);
+    else they are queries, centred and bounded like :func:`prepare_queries`.
+    The error bounds also cover distances computed as ``|a|^2 + |b|^2 - 2 a.b``
+    from float32 norms (FAISS's formula): the same ``(d + 8) u (|a| + |b|)^2``
+    terms, taken twice.
+    """
+    n_rows, n_features = data.shape
+    mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
+    rows = xp.empty((n_rows, n_features), dtype=np.float32)
+    sq_norms = xp.empty(n_rows, dtype=np.float64)
+    norms = xp.empty(n_rows, dtype=np.float64)
+    for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, xp):
+        rows[start:stop] = part32
+        sq_norms[start:stop] = sq32
+        norms[start:stop] = part_norms
+    max_norm = float(norms.max()) if points is None else points.max_norm
+    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+
+
 def query_block(points, start: int, stop: int, xp: ModuleType = np):
     """``[a, 1]`` for points ``start .. stop`` from the ``[-2b, |b|^2]`` rows."""
     n_features = points.shape[1] - 1

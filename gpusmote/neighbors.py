@@ -141,11 +141,11 @@ class NearestNeighbors(BaseEstimator):
         backend = resolve_device(self.device)
         if backend.name == "cpu":
             return cpu_search(*args)
-        from gpusmote import _knn_cuda
+        from gpusmote import _knn_gpu
 
         gpu_search = {
-            kneighbors_excluding_self: _knn_cuda.kneighbors_excluding_self_cuda,
-            kneighbors_of_queries: _knn_cuda.kneighbors_of_queries_cuda,
+            kneighbors_excluding_self: _knn_gpu.kneighbors_excluding_self_gpu,
+            kneighbors_of_queries: _knn_gpu.kneighbors_of_queries_gpu,
         }[cpu_search]
         device_args = [backend.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
         return backend.to_host(gpu_search(*device_args, xp=backend.xp))

@@ -1,0 +1,45 @@
+"""benchmarks/gpu_check.py's GPU-free parts, so the script works the first time
+a session is lent a GPU: the identity loop over both k-NN engines (CUDA kernels
+simulated, FAISS on the CPU), FAISS's distances against the proof's error
+bound, and the report."""
+
+from __future__ import annotations
+
+import numpy as np
+
+import benchmarks.gpu_check as gpu_check
+
+
+def test_identity_loop_covers_both_engines(monkeypatch):
+    cases = [dict(counts=[40, 12, 9], n_features=3, dtype=np.float32, k=3, strategy="auto", seed=0),
+             dict(counts=[30, 11], n_features=2, dtype=np.int64, k=2, strategy="all", seed=1)]
+    monkeypatch.setattr(gpu_check, "identity_cases", lambda n_cases, seed: iter(cases[:n_cases]))
+    monkeypatch.setattr(gpu_check, "knn_engines", lambda: ["own", "faiss"])
+    rows = gpu_check.check_identity(2)
+    assert [(r["seed"], r["knn"]) for r in rows] == [("0", "own"), ("0", "faiss"), ("1", "own"), ("1", "faiss")]
+    assert all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] and not r["error"] for r in rows)
+
+
+def test_faiss_cpu_distances_stay_within_the_bound():
+    worst = gpu_check.check_faiss_bound(np, n_rows=3000)["worst_error_over_bound"]
+    assert 0 < worst < 0.5
+
+
+def test_report_lists_failures_engines_and_the_faiss_table():
+    timing = {"wall_s": 1.0, "knn_s": 0.5, "generate_s": 0.25}
+    report = {
+        "device": "Test GPU",
+        "identity": [{"knn": "own", "gpu_equals_cpu": True, "gpu_equals_imblearn": True},
+                     {"knn": "faiss", "gpu_equals_cpu": False, "gpu_equals_imblearn": False, "seed": "7"}],
+        "faiss_bound": {"worst_error_over_bound": 0.01},
+        "device_inputs": [], "kernel_tests": "3 passed", "copy_bandwidth": 2e12,
+        "timings": [{"workload": "fraud-1M", "output_bytes": 10**9,
+                     **{label: timing for label in (
+                         "imbalanced-learn", "imbalanced-learn + gpusmote cuda k-NN", "gpusmote cpu",
+                         "gpusmote cuda", "gpusmote cuda, device-resident", "gpusmote cuda, FAISS k-NN")}}],
+    }
+    text = gpu_check.to_markdown(report)
+    assert "Identity: 1/2 random cases x GPU k-NN engines (faiss, own)" in text
+    assert "FAILED" in text and "'seed': '7'" in text
+    assert "worst error / proof's bound = 0.01" in text
+    assert "| fraud-1M | 1.000 (0.500) | 1.000 (0.500) |" in text
