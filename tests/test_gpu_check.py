@@ -5,9 +5,15 @@ bound, and the report."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-import benchmarks.gpu_check as gpu_check
+# benchmarks/ is not installed: find it in the checkout, after site-packages, so
+# the installed gpusmote is still the one under test.
+sys.path.append(str(Path(__file__).resolve().parent.parent))
+import benchmarks.gpu_check as gpu_check  # noqa: E402
 
 
 def test_identity_loop_covers_both_engines(monkeypatch):
