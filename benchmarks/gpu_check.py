@@ -140,28 +140,17 @@ def check_identity(n_cases: int) -> list[dict]:
 def check_faiss_bound(xp=None, n_rows: int = 20_000) -> dict:
     """FAISS's distances against float64 ones of the same float32 rows, as a
     share of the error bound the proof assumes (must stay below 1; a TF32 GEMM
-    would overshoot it by orders of magnitude). ``xp`` is CuPy (FAISS on the
-    GPU) by default, NumPy for FAISS on the CPU."""
+    would overshoot it). ``xp`` is CuPy (FAISS on the GPU) by default, NumPy
+    for FAISS on the CPU."""
     if xp is None:
         if knn_engines() == ["own"]:
             return {}
         import cupy as xp
 
-    from gpusmote._knn import prepare_plain
-    from gpusmote._knn_faiss import faiss_search
+    from gpusmote._knn_faiss import faiss_error_ratio
 
-    def host(array):
-        return array.get() if hasattr(array, "get") else np.asarray(array)
-
-    worst, n_queries = 0.0, min(2000, n_rows)
-    for n_features, seed in [(8, 0), (30, 1), (130, 2)]:
-        X = np.random.default_rng(seed).normal(size=(n_rows, n_features)) * 3 + 1
-        prepared = prepare_plain(xp.asarray(X), xp)
-        distances, indices = faiss_search(prepared.rows, prepared.rows[:n_queries], 16, xp)
-        rows = host(prepared.rows).astype(np.float64)
-        exact = ((rows[:n_queries, None, :] - rows[host(indices)]) ** 2).sum(axis=2)
-        error = np.abs(host(distances).astype(np.float64) - exact)
-        worst = max(worst, float((error / host(prepared.error_bounds[:n_queries])[:, None]).max()))
+    worst = max(faiss_error_ratio(xp, n_rows, n_features, seed)
+                for seed, n_features in enumerate([8, 30, 130]))
     return {"worst_error_over_bound": worst}
 
 

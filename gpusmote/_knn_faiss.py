@@ -59,6 +59,34 @@ def faiss_gpu_status() -> tuple[bool, str]:
     return True, ""
 
 
+def faiss_error_ratio(xp: ModuleType, n_rows: int = 4096, n_features: int = 16, seed: int = 0,
+                      search: Search | None = None) -> float:
+    """The largest error of FAISS's distances on a probe search, as a share of
+    the error bound the exactness proof assumes (:func:`prepare_plain`).
+
+    Full float32 arithmetic stays around 1-2% of the bound; a GEMM that rounds
+    its inputs to TF32 (10 mantissa bits) overshoots it 15- to 100-fold, so a
+    ratio of 1 or more means FAISS's candidates cannot be trusted.
+    """
+    data = np.random.default_rng(seed).normal(size=(n_rows, n_features)) + 1.0
+    prepared = prepare_plain(xp.asarray(data), xp)
+    distances, indices = (search or faiss_search)(prepared.rows, prepared.rows, 8, xp)
+    host = (lambda a: a) if xp is np else xp.asnumpy
+    rows = host(prepared.rows).astype(np.float64)
+    exact = ((rows[:, None, :] - rows[host(indices)]) ** 2).sum(axis=2)
+    error = np.abs(host(distances).astype(np.float64) - exact)
+    return float((error / host(prepared.error_bounds)[:, None]).max())
+
+
+@functools.cache
+def faiss_gpu_precise() -> bool:
+    """True when FAISS's GPU distances pass the probe of :func:`faiss_error_ratio`
+    (checked once per process)."""
+    import cupy
+
+    return faiss_error_ratio(cupy) < 1.0
+
+
 @functools.cache
 def _gpu_resources():
     import faiss

@@ -3,7 +3,8 @@
 Both end in the same float64 re-rank and tie rule, so they return the same
 neighbour table (and the same table as the CPU path); the choice only changes
 speed. ``GPUSMOTE_GPU_KNN`` picks: ``auto`` (default) takes FAISS when a FAISS
-build with GPU support sees a GPU, else our own search; ``faiss`` insists (an
+build with GPU support sees a GPU and its distances pass a once-per-process
+precision probe (full float32, as the proof assumes), else our own search; ``faiss`` insists (an
 error without GPU support; under Numba's simulator it runs FAISS on the CPU,
 for tests); ``own`` never uses FAISS.
 """
@@ -11,6 +12,7 @@ for tests); ``own`` never uses FAISS.
 from __future__ import annotations
 
 import os
+import warnings
 from types import ModuleType
 
 import numpy as np
@@ -27,9 +29,14 @@ def gpu_knn_engine(xp: ModuleType) -> str:
         return "own"
     if xp is np:  # the simulator: only an explicit request runs FAISS (on the CPU)
         return choice if choice == "faiss" else "own"
-    from gpusmote._knn_faiss import faiss_gpu_status
+    from gpusmote import _knn_faiss
 
-    usable, why = faiss_gpu_status()
+    usable, why = _knn_faiss.faiss_gpu_status()
+    if usable and not _knn_faiss.faiss_gpu_precise():
+        usable, why = False, ("FAISS's GPU distances are less precise than full float32 (TF32 GEMMs?), "
+                              "which the exact k-NN's proof needs")
+        if choice == "auto":
+            warnings.warn(f"gpusmote uses its own GPU k-NN: {why}.", RuntimeWarning, stacklevel=3)
     if choice == "faiss" and not usable:
         raise RuntimeError(f"GPUSMOTE_GPU_KNN=faiss was requested, but {why}.")
     return "faiss" if usable else "own"

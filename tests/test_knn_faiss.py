@@ -126,6 +126,24 @@ def test_faiss_search_is_squared_l2_nearest_first():
     np.testing.assert_allclose(distances, expected, rtol=1e-5, atol=1e-5)
 
 
+def _tf32_search(points, queries, n_results, xp):
+    """FAISS's formula with a GEMM whose inputs are rounded to TF32 (10 mantissa bits)."""
+    def tf32(a):
+        bits = a.astype(np.float32).view(np.uint32)
+        return ((bits + np.uint32(0x1000)) & np.uint32(0xFFFFE000)).view(np.float32).astype(np.float64)
+
+    norms_q = (queries.astype(np.float64) ** 2).sum(axis=1)
+    norms_p = (points.astype(np.float64) ** 2).sum(axis=1)
+    values = norms_q[:, None] + norms_p[None, :] - 2 * tf32(queries) @ tf32(points).T
+    order = np.argsort(values, axis=1, kind="stable")[:, :n_results]
+    return np.take_along_axis(values, order, axis=1).astype(np.float32), order
+
+
+def test_precision_probe_passes_float32_and_catches_tf32():
+    assert 0 < knn_faiss.faiss_error_ratio(np) < 0.1  # faiss-cpu: full float32
+    assert knn_faiss.faiss_error_ratio(np, n_rows=1024, search=_tf32_search) > 1
+
+
 def test_rejects_k_above_cuda_limit():
     data = np.random.default_rng(11).normal(size=(80, 2))
     with pytest.raises(ValueError, match="above the CUDA engine's limit of 64"):
@@ -144,8 +162,15 @@ def test_engine_choice(monkeypatch):
     with pytest.raises(RuntimeError, match="GPUSMOTE_GPU_KNN=faiss was requested, but the installed FAISS"):
         gpu_knn_engine(fake_cupy)
     monkeypatch.setattr(knn_faiss, "faiss_gpu_status", lambda: (True, ""))
+    monkeypatch.setattr(knn_faiss, "faiss_gpu_precise", lambda: True)
     monkeypatch.setenv("GPUSMOTE_GPU_KNN", "auto")
     assert gpu_knn_engine(fake_cupy) == "faiss"
+    monkeypatch.setattr(knn_faiss, "faiss_gpu_precise", lambda: False)  # e.g. TF32 GEMMs
+    with pytest.warns(RuntimeWarning, match="own GPU k-NN: FAISS's GPU distances are less precise"):
+        assert gpu_knn_engine(fake_cupy) == "own"
+    monkeypatch.setenv("GPUSMOTE_GPU_KNN", "faiss")
+    with pytest.raises(RuntimeError, match="requested, but FAISS's GPU distances are less precise"):
+        gpu_knn_engine(fake_cupy)
     monkeypatch.setenv("GPUSMOTE_GPU_KNN", "own")
     assert gpu_knn_engine(fake_cupy) == "own"
     monkeypatch.setenv("GPUSMOTE_GPU_KNN", "fast")
