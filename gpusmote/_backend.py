@@ -48,6 +48,11 @@ class Backend:
         """``array`` as a NumPy array (a copy from the device for CuPy)."""
         return array.get() if hasattr(array, "get") and self.xp is not np else np.asarray(array)
 
+    def synchronize(self) -> None:
+        """Wait until the device has run everything queued (a no-op on the CPU)."""
+        if self.xp is not np:
+            self.xp.cuda.Device().synchronize()
+
     def holds(self, array) -> bool:
         """True when ``array`` lives in this backend's memory."""
         return array_module(array) is self.xp

@@ -116,16 +116,16 @@ def resample_dense(
     direct = backend.holds(X)
     plans = plan_classes(len(X), sampling_strategy, np.unique(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
-    with times.phase("copy"):
+    with times.phase("copy", backend.synchronize):
         X_out = empty_output((n_total, X.shape[1]), X.dtype, out_xp)
         y_out = np.empty(n_total, dtype=y.dtype)
         X_out[: len(X)] = X
         y_out[: len(y)] = y
     for plan in plans:
-        with times.phase("knn"):
+        with times.phase("knn", backend.synchronize):
             X_class = _class_rows(X, y, plan.label, backend)
             nn_idx = backend.to_device(find_neighbors(X_class))
-        with times.phase("generate"):
+        with times.phase("generate", backend.synchronize):
             block = X_out[plan.offset : plan.offset + plan.n_samples]
             chunks = _synthetic_chunks(
                 backend, X_class, nn_idx, plan, draws, out=block if direct else None
@@ -153,10 +153,10 @@ def resample_sparse(
     plans = plan_classes(X.shape[0], sampling_strategy, np.unique(y))
     blocks, labels = [X], [y]
     for plan in plans:
-        with times.phase("knn"):
+        with times.phase("knn", backend.synchronize):
             X_class = _class_rows(X, y, plan.label, backend)
             nn_idx = backend.to_device(find_neighbors(X_class))
-        with times.phase("generate"):
+        with times.phase("generate", backend.synchronize):
             for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
                 blocks.append(type(X)(backend.to_host(chunk)))
             labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))

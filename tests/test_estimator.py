@@ -64,3 +64,30 @@ def test_pipeline_and_grid_search():
     assert np.isfinite(search.best_score_)
     # The pipeline resamples only when fitting: predict sees the data as given.
     assert search.predict(X).shape == y.shape
+
+
+def test_phase_timings_wait_for_the_device():
+    # A GPU backend's work is asynchronous: each phase ends with the backend's
+    # synchronize, inside the timed block, so the time lands in its own phase.
+    import time
+
+    from gpusmote._backend import CPU, Backend
+    from gpusmote._timing import PhaseTimes
+
+    times = PhaseTimes()
+    with times.phase("generate", lambda: time.sleep(0.05)):
+        pass
+    assert times["generate"] >= 0.05
+
+    calls = []
+
+    class RecordingBackend(Backend):
+        def synchronize(self):
+            calls.append(len(calls))
+
+    X, y = make_classes([50, 12, 9], n_features=3)
+    sampler = SMOTE(random_state=0).fit(X, y)
+    backend = RecordingBackend(CPU.name, CPU.xp, CPU.kneighbors, CPU.interpolate)
+    X_res, _ = sampler._fit_resample(X, y, backend=backend)
+    assert len(calls) == 1 + 2 * 2  # copy, then k-NN and generation of each of 2 classes
+    np.testing.assert_array_equal(X_res, SMOTE(random_state=0).fit_resample(X, y)[0])
