@@ -39,7 +39,7 @@ def test_report_lists_failures_engines_and_the_faiss_table():
                      {"knn": "faiss", "gpu_equals_cpu": False, "gpu_equals_imblearn": False, "seed": "7"}],
         "faiss_bound": {"worst_error_over_bound": 0.01},
         "device_inputs": [], "kernel_tests": "3 passed", "copy_bandwidth": 2e12,
-        "timings": [{"workload": "fraud-1M", "output_bytes": 10**9,
+        "timings": [{"workload": "fraud-1M", "output_bytes": 2 * 10**9, "synthetic_bytes": 10**11,
                      **{label: timing for label in (
                          "imbalanced-learn", "imbalanced-learn + gpusmote cuda k-NN", "gpusmote cpu",
                          "gpusmote cuda", "gpusmote cuda, device-resident", "gpusmote cuda, FAISS k-NN")}}],
@@ -48,4 +48,5 @@ def test_report_lists_failures_engines_and_the_faiss_table():
     assert "Identity: 1/2 random cases x GPU k-NN engines (faiss, own)" in text
     assert "FAILED" in text and "'seed': '7'" in text
     assert "worst error / proof's bound = 0.01" in text
+    assert "| 1.0x | 1.000 (0.2500 / 0.1000) | 2.50 |" in text  # 1e11 bytes written at 1e12 B/s
     assert "| fraud-1M | 1.000 (0.500) | 1.000 (0.500) |" in text
