@@ -9,8 +9,7 @@ The arithmetic is imbalanced-learn's, element for element::
 The element is written once (:func:`_make_element`) and compiled for the CPU
 (``numba.njit``) and for CUDA (``numba.cuda.jit``). The multiply and the add are
 separate, each rounded to nearest: a fused multiply-add would change float64
-results in the last bit. On the CPU Numba never contracts without fast-math; on
-CUDA, NVVM would, so the CUDA build uses libdevice's ``dmul_rn``/``dadd_rn``.
+results in the last bit (see :mod:`gpusmote.kernels.rounding`).
 """
 
 from __future__ import annotations
@@ -20,7 +19,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-from gpusmote.kernels import _cuda
+from gpusmote.kernels import _cuda, rounding
 
 # dtypes whose Numba arithmetic matches NumPy's exactly for ``nb - base`` (same
 # result dtype, same wrap-around). Narrower ints promote to int64 in Numba, so
@@ -41,17 +40,7 @@ def _make_element(jit, mul_rn, add_rn):
     return interpolate_element
 
 
-@njit(inline="always")
-def _mul_rn_cpu(a, b):
-    return a * b
-
-
-@njit(inline="always")
-def _add_rn_cpu(a, b):
-    return a + b
-
-
-_element_cpu = _make_element(njit(inline="always"), _mul_rn_cpu, _add_rn_cpu)
+_element_cpu = _make_element(njit(inline="always"), rounding.mul_rn, rounding.add_rn)
 
 
 @njit(parallel=True, cache=True, nogil=True)
@@ -66,31 +55,12 @@ def _interpolate_kernel(out, base_data, nn_data, nn_idx, rows, cols, steps):
 cuda = None
 
 
-
-@functools.cache
-def cuda_rounding():
-    """``(mul_rn, add_rn)``: float64 multiply and add, each rounded to nearest
-    and never fused, as CUDA device functions (libdevice's ``dmul_rn`` and
-    ``dadd_rn``)."""
-    _cuda.bind(globals())
-    from numba.core import config
-
-    if config.ENABLE_CUDASIM:
-        # The simulator's libdevice functions are stubs; a Python float * or +
-        # is one correctly rounded double operation, exactly dmul_rn/dadd_rn.
-        return (cuda.jit(device=True)(_mul_rn_cpu.py_func),
-                cuda.jit(device=True)(_add_rn_cpu.py_func))
-    from numba.cuda import libdevice
-
-    return libdevice.dmul_rn, libdevice.dadd_rn
-
-
 @functools.cache
 def cuda_interpolate_kernel():
     """The CUDA twin of the CPU kernel (compiled on first use): one thread per
     output element, grid-stride, coalesced writes."""
     _cuda.bind(globals())
-    element = _make_element(cuda.jit(device=True), *cuda_rounding())
+    element = _make_element(cuda.jit(device=True), *rounding.cuda_rounding())
 
     @cuda.jit
     def interpolate_cuda(out, base_data, nn_data, nn_idx, rows, cols, steps):

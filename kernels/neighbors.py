@@ -28,7 +28,7 @@ from types import SimpleNamespace
 import numpy as np
 from numba import njit
 
-from gpusmote.kernels import _cuda
+from gpusmote.kernels import _cuda, rounding
 
 #: Values per tile whose minimum is checked before any element is looked at.
 _TILE = 16
@@ -37,15 +37,18 @@ CUDA_MAX_K = 64
 _NO_INDEX = np.int64(np.iinfo(np.int64).max)
 
 
-def _make_functions(jit, tile_min_jit):
-    """The per-query algorithms, compiled with ``jit`` for one target."""
+def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
+    """The per-query algorithms, compiled with ``jit`` for one target, with its
+    float64 multiply and add (each rounded on its own: NVVM would fuse
+    ``acc + diff * diff`` into an FMA, and distances that tie on the CPU could
+    then differ on the GPU)."""
 
     @jit
     def sqdist(queries, qi, data, j):
         acc = 0.0
         for f in range(data.shape[1]):
             diff = np.float64(queries[qi, f]) - np.float64(data[j, f])
-            acc += diff * diff
+            acc = add_rn(acc, mul_rn(diff, diff))
         return acc
 
     @jit
@@ -141,7 +144,8 @@ def _self_index(query_offset, q):
     return -1 if query_offset == NO_SELF else query_offset + q
 
 
-_cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=True))
+_cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=True), rounding.mul_rn,
+                      rounding.add_rn)
 _merge_row_cpu, _rerank_query_cpu = _cpu.merge_row, _cpu.rerank_query
 
 
@@ -271,7 +275,7 @@ def cuda_kernels() -> SimpleNamespace:
     data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
     exhaustive, out, fell_back)``, one thread per query, ``k <= CUDA_MAX_K``."""
     _cuda.bind(globals())
-    device = _make_functions(cuda.jit(device=True), cuda.jit(device=True))
+    device = _make_functions(cuda.jit(device=True), cuda.jit(device=True), *rounding.cuda_rounding())
     merge_row, rerank_query = device.merge_row, device.rerank_query
 
     @cuda.jit

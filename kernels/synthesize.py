@@ -28,8 +28,7 @@ import functools
 import numpy as np
 from numba import njit, prange
 
-from gpusmote.kernels import _cuda
-from gpusmote.kernels import interpolate as _interpolate
+from gpusmote.kernels import _cuda, rounding
 from gpusmote.kernels import philox as _philox
 
 
@@ -61,8 +60,7 @@ def _make_fill_row(jit, draw, mul_rn, add_rn):
 
 
 _fill_row_cpu = _make_fill_row(
-    njit(inline="always"), _philox._cpu.smote_draw, _interpolate._mul_rn_cpu,
-    _interpolate._add_rn_cpu,
+    njit(inline="always"), _philox._cpu.smote_draw, rounding.mul_rn, rounding.add_rn,
 )
 
 
@@ -99,7 +97,7 @@ def cuda_fill_rows_kernel():
     grid-stride, the same row function as the CPU kernel."""
     _cuda.bind(globals())
     fill_row = _make_fill_row(cuda.jit(device=True), _philox.cuda_kernels().smote_draw,
-                              *_interpolate.cuda_rounding())
+                              *rounding.cuda_rounding())
 
     @cuda.jit
     def fill_rows_cuda(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes,
