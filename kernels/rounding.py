@@ -43,7 +43,10 @@ def cuda_rounding():
     if config.ENABLE_CUDASIM:
         # The simulator's libdevice functions are stubs; a Python float * or +
         # is one correctly rounded double operation, exactly dmul_rn/dadd_rn.
-        return cuda.jit(device=True)(mul_rn.py_func), cuda.jit(device=True)(add_rn.py_func)
+        # Plain functions, not simulated device functions: each simulated call
+        # swaps module globals under a lock, and with a hundred threads in the
+        # k-NN re-rank's inner loop that took minutes.
+        return mul_rn.py_func, add_rn.py_func
     from numba.cuda import libdevice
 
     return libdevice.dmul_rn, libdevice.dadd_rn
