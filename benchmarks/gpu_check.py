@@ -107,14 +107,14 @@ def check_identity(n_cases: int) -> list[dict]:
     import gpusmote._random as random_module
     from gpusmote import SMOTE
 
-    rows = []
+    rows, engines = [], knn_engines()
     for params in identity_cases(n_cases, seed=2026):
         X, y = make_case(params["counts"], params["n_features"], params["dtype"], params["seed"])
         kwargs = dict(random_state=params["seed"], k_neighbors=params["k"], sampling_strategy=params["strategy"])
         small_tiles = params["seed"] % 3 == 0  # several query blocks, GEMM tiles and draw chunks
         cpu = SMOTE(device="cpu", **kwargs).fit_resample(X, y)
         ref = ReferenceSMOTE(**kwargs).fit_resample(X, y)
-        for engine in knn_engines():
+        for engine in engines:
             saved = (knn_cuda.CUDA_QUERY_BLOCK_ROWS, knn_faiss.FAISS_QUERY_BLOCK_ROWS,
                      random_module.DRAW_CHUNK_ROWS)
             try:
@@ -211,7 +211,7 @@ def time_workloads(quick: bool) -> list[dict]:
     from benchmarks.workloads import WORKLOADS, get_workload
     from gpusmote import SMOTE
 
-    rows = []
+    rows, with_faiss = [], "faiss" in knn_engines()
     for name in WORKLOADS:
         workload = get_workload(name, quick)
         X, y = workload.build()
@@ -229,7 +229,7 @@ def time_workloads(quick: bool) -> list[dict]:
             ("gpusmote cuda", SMOTE(random_state=0, device="cuda"), X),
             ("gpusmote cuda, device-resident", SMOTE(random_state=0, device="cuda"), X_dev),
             *([("gpusmote cuda, FAISS k-NN", SMOTE(random_state=0, device="cuda"), X)]
-              if "faiss" in knn_engines() else []),
+              if with_faiss else []),
         ]:
             with knn_engine("faiss" if "FAISS" in label else "own"):
                 sampler.fit_resample(data[:5000], y[:5000])  # warm-up: JIT, cuBLAS handles

@@ -87,37 +87,47 @@ def _error_bounds(norms, max_point_norm: float, n_features: int):
     return (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + max_point_norm) ** 2
 
 
-def prepare_points(data, xp: ModuleType = np) -> Prepared:
-    """Centre the points, round them to float32 and bound the error, in chunks
-    (no n x d float64 copy). Centring does not change distances but shrinks the
-    norms, and so the float32 error bound."""
-    n_points, n_features = data.shape
-    mean = data.mean(axis=0, dtype=np.float64)
-    points = xp.empty((n_points, n_features + 1), dtype=np.float32)
-    sq_norms = xp.empty(n_points, dtype=np.float64)
-    norms = xp.empty(n_points, dtype=np.float64)
+def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_rows) -> Prepared:
+    """Centre ``data`` (on its own mean, or the ``points``' one), round it to
+    float32 and bound the error, in chunks (no n x d float64 copy);
+    ``write_rows(rows, part32, sq32)`` lays out one chunk of the float32 rows.
+    Centring does not change distances but shrinks the norms, and so the float32
+    error bound."""
+    n_rows, n_features = data.shape
+    mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
+    rows = xp.empty((n_rows, n_features + n_extra), dtype=np.float32)
+    sq_norms = xp.empty(n_rows, dtype=np.float64)
+    norms = xp.empty(n_rows, dtype=np.float64)
     for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, xp):
-        points[start:stop, :n_features] = part32 * np.float32(-2.0)
-        points[start:stop, n_features] = sq32
+        write_rows(rows[start:stop], part32, sq32)
         sq_norms[start:stop] = sq32
         norms[start:stop] = part_norms
-    max_norm = float(norms.max())
-    return Prepared(points, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+    max_norm = float(norms.max()) if points is None else points.max_norm
+    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+
+
+def _point_rows(rows, part32, sq32):
+    rows[:, :-1] = part32 * np.float32(-2.0)
+    rows[:, -1] = sq32
+
+
+def _query_rows(rows, part32, sq32):
+    rows[:, :-1] = part32
+    rows[:, -1] = 1.0
+
+
+def _plain_rows(rows, part32, sq32):
+    rows[...] = part32
+
+
+def prepare_points(data, xp: ModuleType = np) -> Prepared:
+    """``[-2b, |b|^2]`` rows for the points (centred on their mean)."""
+    return _prepare(data, xp, None, 1, _point_rows)
 
 
 def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
     """``[a, 1]`` rows for queries that are not among the points (same centring)."""
-    n_queries, n_features = queries.shape
-    rows = xp.empty((n_queries, n_features + 1), dtype=np.float32)
-    sq_norms = xp.empty(n_queries, dtype=np.float64)
-    norms = xp.empty(n_queries, dtype=np.float64)
-    for start, stop, part32, sq32, part_norms in _centred_chunks(queries, points.mean, xp):
-        rows[start:stop, :n_features] = part32
-        rows[start:stop, n_features] = 1.0
-        sq_norms[start:stop] = sq32
-        norms[start:stop] = part_norms
-    bounds = _error_bounds(norms, points.max_norm, n_features)
-    return Prepared(rows, sq_norms, bounds, points.mean, points.max_norm)
+    return _prepare(queries, xp, points, 1, _query_rows)
 
 
 def prepare_plain(data, xp: ModuleType = np, points: Prepared | None = None) -> Prepared:
@@ -129,17 +139,7 @@ def prepare_plain(data, xp: ModuleType = np, points: Prepared | None = None) -> 
     from float32 norms (FAISS's formula): the same ``(d + 8) u (|a| + |b|)^2``
     terms, taken twice.
     """
-    n_rows, n_features = data.shape
-    mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
-    rows = xp.empty((n_rows, n_features), dtype=np.float32)
-    sq_norms = xp.empty(n_rows, dtype=np.float64)
-    norms = xp.empty(n_rows, dtype=np.float64)
-    for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, xp):
-        rows[start:stop] = part32
-        sq_norms[start:stop] = sq32
-        norms[start:stop] = part_norms
-    max_norm = float(norms.max()) if points is None else points.max_norm
-    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+    return _prepare(data, xp, points, 0, _plain_rows)
 
 
 def query_block(points, start: int, stop: int, xp: ModuleType = np):

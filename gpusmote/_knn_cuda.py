@@ -93,10 +93,27 @@ def kneighbors_of_queries_cuda(
                         xp, query_block_rows, tile_points, kneighbors_of_queries_cuda)
 
 
-def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total, xp,
-                 query_block_rows, tile_points, record):
+def check_cuda_k(k: int) -> None:
+    """The CUDA re-rank keeps each query's k best in registers: k <= CUDA_MAX_K."""
     if k > CUDA_MAX_K:
         raise ValueError(f"k_neighbors={k} is above the CUDA engine's limit of {CUDA_MAX_K}; use device='cpu'.")
+
+
+def rerank_on_device(exact_queries, exact, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+                     exhaustive, out, fell_back) -> None:
+    """Launch the CUDA exact re-rank (:func:`gpusmote.kernels.neighbors.rerank_exact`'s
+    twin), one thread per query; ``fell_back`` gets 1 for each query searched
+    exhaustively."""
+    grid = -(-len(cand_idx) // _THREADS)
+    cuda_kernels().rerank[grid, _THREADS](
+        exact_queries, exact, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive,
+        out, fell_back,
+    )
+
+
+def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total, xp,
+                 query_block_rows, tile_points, record):
+    check_cuda_k(k)
     _check_full_float32_gemm()
     kernels = cuda_kernels()
     points = prepared.rows
@@ -119,10 +136,8 @@ def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total,
             values_t = xp.matmul(points[p0:p1], queries.T)  # (points, queries)
             kernels.select[grid, _THREADS](values_t, p0, query_offset, cand_vals, cand_idx)
         cand_bound = cand_vals.max(axis=1).astype(np.float64)
-        kernels.rerank[grid, _THREADS](
-            exact_queries, exact, cand_idx, cand_bound, sq_norms, error_bounds, query_offset,
-            exhaustive, out[q0:q1], fell_back[q0:q1],
-        )
+        rerank_on_device(exact_queries, exact, cand_idx, cand_bound, sq_norms, error_bounds, query_offset,
+                         exhaustive, out[q0:q1], fell_back[q0:q1])
     record.last_fallback_rows = int(fell_back.sum())
     return out
 

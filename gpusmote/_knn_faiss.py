@@ -30,13 +30,14 @@ from types import ModuleType
 
 import numpy as np
 
+from gpusmote._device_input import to_host
 from gpusmote._knn import check_k, exact_view, n_candidates, prepare_plain
-from gpusmote.kernels.neighbors import CUDA_MAX_K, NO_SELF, cuda_kernels, rerank_exact
+from gpusmote._knn_cuda import check_cuda_k, rerank_on_device
+from gpusmote.kernels.neighbors import NO_SELF, rerank_exact
 
 #: Query rows per FAISS call (bounds the (rows, m) candidate arrays; FAISS
 #: tiles its own GEMMs inside a call).
 FAISS_QUERY_BLOCK_ROWS = 1 << 18
-_THREADS = 128
 
 Search = Callable[[object, object, int, ModuleType], tuple[object, object]]
 """``(points32, queries32, n_results, xp) -> (distances, indices)``, FAISS's
@@ -71,11 +72,10 @@ def faiss_error_ratio(xp: ModuleType, n_rows: int = 4096, n_features: int = 16, 
     data = np.random.default_rng(seed).normal(size=(n_rows, n_features)) + 1.0
     prepared = prepare_plain(xp.asarray(data), xp)
     distances, indices = (search or faiss_search)(prepared.rows, prepared.rows, 8, xp)
-    host = (lambda a: a) if xp is np else xp.asnumpy
-    rows = host(prepared.rows).astype(np.float64)
-    exact = ((rows[:, None, :] - rows[host(indices)]) ** 2).sum(axis=2)
-    error = np.abs(host(distances).astype(np.float64) - exact)
-    return float((error / host(prepared.error_bounds)[:, None]).max())
+    rows = to_host(prepared.rows).astype(np.float64)
+    exact = ((rows[:, None, :] - rows[to_host(indices)]) ** 2).sum(axis=2)
+    error = np.abs(to_host(distances).astype(np.float64) - exact)
+    return float((error / to_host(prepared.error_bounds)[:, None]).max())
 
 
 @functools.cache
@@ -208,8 +208,8 @@ def kneighbors_of_queries_faiss(
 
 def _rerank_blocks(exact, exact_queries, error_bounds, candidates, k, exhaustive, xp, on_cuda,
                    query_block_rows, record):
-    if on_cuda and k > CUDA_MAX_K:
-        raise ValueError(f"k_neighbors={k} is above the CUDA engine's limit of {CUDA_MAX_K}; use device='cpu'.")
+    if on_cuda:
+        check_cuda_k(k)
     n_queries = len(exact_queries)
     block = max(1, min(n_queries, query_block_rows or FAISS_QUERY_BLOCK_ROWS))
     out = xp.empty((n_queries, k), dtype=np.int64)
@@ -221,11 +221,8 @@ def _rerank_blocks(exact, exact_queries, error_bounds, candidates, k, exhaustive
         no_norms = xp.zeros(q1 - q0, dtype=np.float64)
         if on_cuda:
             fell_back = xp.zeros(q1 - q0, dtype=np.int64)
-            grid = -(-(q1 - q0) // _THREADS)
-            cuda_kernels().rerank[grid, _THREADS](
-                exact_queries[q0:q1], exact, cand_idx, cand_bound, no_norms, error_bounds[q0:q1],
-                query_offset, exhaustive, out[q0:q1], fell_back,
-            )
+            rerank_on_device(exact_queries[q0:q1], exact, cand_idx, cand_bound, no_norms, error_bounds[q0:q1],
+                             query_offset, exhaustive, out[q0:q1], fell_back)
             n_fallback += int(fell_back.sum())
         else:
             n_fallback += rerank_exact(exact_queries[q0:q1], exact, cand_idx, cand_bound, no_norms,
@@ -237,4 +234,3 @@ def _rerank_blocks(exact, exact_queries, error_bounds, candidates, k, exhaustive
 #: Rows of the last call that needed the exhaustive float64 search (diagnostic).
 kneighbors_excluding_self_faiss.last_fallback_rows = 0
 kneighbors_of_queries_faiss.last_fallback_rows = 0
-

@@ -4,9 +4,9 @@ Both end in the same float64 re-rank and tie rule, so they return the same
 neighbour table (and the same table as the CPU path); the choice only changes
 speed. ``GPUSMOTE_GPU_KNN`` picks: ``auto`` (default) takes FAISS when a FAISS
 build with GPU support sees a GPU and its distances pass a once-per-process
-precision probe (full float32, as the proof assumes), else our own search; ``faiss`` insists (an
-error without GPU support; under Numba's simulator it runs FAISS on the CPU,
-for tests); ``own`` never uses FAISS.
+precision probe (full float32, as the proof assumes), else our own search;
+``faiss`` insists (an error without GPU support; under Numba's simulator it
+runs FAISS on the CPU, for tests); ``own`` never uses FAISS.
 """
 
 from __future__ import annotations
