@@ -18,8 +18,10 @@ import numpy as np
 from scipy import sparse
 
 from gpusmote._backend import CPU, Backend, array_module
+from gpusmote._labels import plain_dtype, sorted_labels
 from gpusmote._random import DrawChunk
 from gpusmote._timing import PhaseTimes
+from gpusmote.kernels.copy_rows import copy_rows
 
 NeighborFinder = Callable[[object], object]
 """Maps one class's rows (in backend memory) to its (n_rows, k) neighbour table."""
@@ -114,12 +116,15 @@ def resample_dense(
     times = PhaseTimes() if times is None else times
     out_xp = array_module(X)
     direct = backend.holds(X)
-    plans = plan_classes(len(X), sampling_strategy, np.unique(y))
+    plans = plan_classes(len(X), sampling_strategy, sorted_labels(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
     with times.phase("copy", backend.synchronize):
         X_out = empty_output((n_total, X.shape[1]), X.dtype, out_xp)
-        y_out = np.empty(n_total, dtype=y.dtype)
-        X_out[: len(X)] = X
+        y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
+        if out_xp is np:
+            copy_rows(X_out, X)
+        else:
+            X_out[: len(X)] = X
         y_out[: len(y)] = y
     for plan in plans:
         with times.phase("knn", backend.synchronize):
@@ -150,7 +155,7 @@ def resample_sparse(
     only, for the k-NN), its synthetic rows are generated densely one chunk at a
     time, and every chunk is stacked back in X's sparse format."""
     times = PhaseTimes() if times is None else times
-    plans = plan_classes(X.shape[0], sampling_strategy, np.unique(y))
+    plans = plan_classes(X.shape[0], sampling_strategy, sorted_labels(y))
     blocks, labels = [X], [y]
     for plan in plans:
         with times.phase("knn", backend.synchronize):
@@ -159,7 +164,7 @@ def resample_sparse(
         with times.phase("generate", backend.synchronize):
             for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
                 blocks.append(type(X)(backend.to_host(chunk)))
-            labels.append(np.full(plan.n_samples, plan.label, dtype=y.dtype))
+            labels.append(np.full(plan.n_samples, plan.label, dtype=plain_dtype(y.dtype)))
     with times.phase("copy"):
         stacked = sparse.vstack(blocks, format=X.format), np.concatenate(labels)
     return stacked

@@ -11,13 +11,14 @@ without distance ties the two rules give the same lists.
 
 from __future__ import annotations
 
+import functools
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
 
 import numba
 import numpy as np
-from threadpoolctl import threadpool_limits
+from threadpoolctl import ThreadpoolController
 
 from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact
 
@@ -212,6 +213,21 @@ def kneighbors_of_queries(
                    len(data), block_bytes, kneighbors_of_queries)
 
 
+@functools.cache
+def _threadpool_controller() -> ThreadpoolController:
+    """The process's thread-pool libraries, found once.
+
+    threadpoolctl scans the loaded libraries to build a controller, which took
+    3-6 ms per search (scikit-learn caches its own the same way). A controller
+    only knows the libraries loaded before it, so the BLAS that Numba's
+    ``np.dot`` calls (SciPy's) is loaded first; a BLAS loaded later by another
+    package is not the one our GEMM tiles run on.
+    """
+    import scipy.linalg.cython_blas  # noqa: F401  (Numba's np.dot binds to it)
+
+    return ThreadpoolController()
+
+
 def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, block_bytes, record):
     """Blocks of queries on one thread per core: GEMM tiles, merge, re-rank."""
     points = prepared.rows
@@ -233,7 +249,7 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
                             query_offset, exhaustive, out[start:stop])
 
     starts = range(0, n_queries, block)
-    with threadpool_limits(limits=1, user_api="blas"):
+    with _threadpool_controller().limit(limits=1, user_api="blas"):
         if n_threads == 1 or len(starts) == 1:
             n_fallback = sum(map(search_block, starts))
         else:

@@ -19,6 +19,7 @@ from sklearn.utils.multiclass import check_classification_targets
 
 from gpusmote._device import resolve_device
 from gpusmote._engine import plan_classes
+from gpusmote._labels import sorted_labels
 from gpusmote._random import philox_seed
 
 
@@ -142,7 +143,7 @@ def build_table(X, y, *, sampling_strategy="auto", k_neighbors: int = 5,
     strategy = dict(check_sampling_strategy(sampler.sampling_strategy, y, sampler._sampling_type))
     backend = resolve_device(device)
     find_neighbors = sampler._neighbor_finder(backend)
-    plans = plan_classes(len(X), strategy, np.unique(y))
+    plans = plan_classes(len(X), strategy, sorted_labels(y))
     rows, tables = [], []
     for plan in plans:
         class_rows = np.flatnonzero(y == plan.label)

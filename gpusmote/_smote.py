@@ -14,6 +14,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from gpusmote._device import DEVICES, resolve_device
 from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote._engine import resample_dense, resample_sparse
+from gpusmote._labels import with_cached_labels
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
 
@@ -132,7 +133,8 @@ class SMOTE(BaseOverSampler):
         """
         if device_kind(X) is not None or device_kind(y) is not None:
             return self._fit_resample_device_input(X, y)
-        return super().fit_resample(X, y, **params)
+        # Every target check below finds y's labels; find them once.
+        return super().fit_resample(X, with_cached_labels(y), **params)
 
     def _fit_resample_device_input(self, X, y):
         """CuPy / CUDA-tensor input: X stays on the device, answered in its type."""
@@ -152,6 +154,7 @@ class SMOTE(BaseOverSampler):
         computed on the device, y's by imbalanced-learn on the host.
         """
         check_device_X(X, backend.xp, type(self).__name__)
+        y = with_cached_labels(y)
         check_classification_targets(y)
         y, binarized = check_target_type(y, indicate_one_vs_all=True)
         if binarized:

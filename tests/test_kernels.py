@@ -92,3 +92,19 @@ def test_select_candidates_merges_tiles_exactly():
         row[40 + q] = np.inf
         np.testing.assert_array_equal(np.sort(cand_vals[q]), np.sort(row)[:5])
         np.testing.assert_array_equal(np.sort(row[cand_idx[q]]), np.sort(row)[:5])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
+@pytest.mark.parametrize("layout", ["C", "F", "strided"])
+@pytest.mark.parametrize("n_rows", [5, 3000])
+def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows):
+    from gpusmote.kernels.copy_rows import copy_rows
+
+    rng = np.random.default_rng(1)
+    full = (rng.normal(size=(2 * n_rows, 40)) * 1e6).astype(dtype)
+    src = {"C": np.ascontiguousarray(full[:n_rows]), "F": np.asfortranarray(full[:n_rows]),
+           "strided": full[::2, ::1]}[layout]
+    out = np.full((n_rows + 17, 40), 3, dtype=dtype)
+    copy_rows(out, src)
+    np.testing.assert_array_equal(out[:n_rows], src, strict=True)
+    assert (out[n_rows:] == 3).all()

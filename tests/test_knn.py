@@ -101,3 +101,25 @@ def test_non_finite_float32_stage_falls_back():
 def test_rejects_too_few_rows():
     with pytest.raises(ValueError, match="k=5"):
         kneighbors_excluding_self(np.zeros((5, 2)), 5)
+
+
+def test_search_runs_blas_single_threaded(monkeypatch):
+    """Each search thread runs its own GEMM tiles; a multi-threaded BLAS under
+    them would oversubscribe the cores. The controller is cached, so it must
+    still limit SciPy's BLAS (the one Numba's np.dot calls) on later calls."""
+    from threadpoolctl import threadpool_info
+
+    known = {lib.filepath for lib in knn_module._threadpool_controller().select(user_api="blas").lib_controllers}
+    assert any("scipy" in path for path in known)
+    seen = []
+    original = knn_module.block_candidates
+
+    def recording(*args):
+        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["filepath"] in known)
+        return original(*args)
+
+    monkeypatch.setattr(knn_module, "block_candidates", recording)
+    data = np.random.default_rng(8).normal(size=(600, 4)).astype(np.float32)
+    for _ in range(2):
+        np.testing.assert_array_equal(kneighbors_excluding_self(data, 3), reference_kneighbors(data, 3))
+    assert seen and set(seen) == {1}

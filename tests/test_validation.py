@@ -106,3 +106,15 @@ def test_caller_arrays_are_not_modified(dtype):
     np.testing.assert_array_equal(X, X_before, strict=True)
     np.testing.assert_array_equal(y, y_before, strict=True)
     assert not np.shares_memory(X_res, X)
+
+
+def test_cached_labels_never_leave_the_call():
+    """fit_resample finds y's labels once and caches them in a view's dtype
+    metadata; the returned labels and the fitted strategy must be plain."""
+    X, y = np.random.default_rng(0).normal(size=(60, 3)), np.array([0] * 50 + [1] * 10)
+    sampler = SMOTE(random_state=0)
+    X_res, y_res = sampler.fit_resample(X, y)
+    assert y_res.dtype.metadata is None and y.dtype.metadata is None
+    assert [(type(label), count) for label, count in sampler.sampling_strategy_.items()] == [(np.int64, 40)]
+    np.testing.assert_array_equal(np.unique(y_res), [0, 1])
+    np.testing.assert_array_equal(np.bincount(y_res), [50, 50])
