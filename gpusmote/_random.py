@@ -104,7 +104,7 @@ def iter_philox_draws(
     """Counter-based (rows, cols, steps) for one class, drawn on the backend.
 
     Synthetic row ``j`` of the class at position ``class_index`` depends only
-    on ``(seed, class_index, stream, j)`` (Philox4x64-10, see
+    on ``(seed, class_index, stream, j)`` (Philox4x32-10, see
     ``gpusmote.kernels.philox``): identical on every device and for any chunking,
     and drawn where the kernels run (no host-to-device copy on a GPU).
     """

@@ -48,7 +48,7 @@ class SMOTE(BaseOverSampler):
     rng : {'imblearn', 'philox'}, default='imblearn'
         The random stream. ``'imblearn'`` consumes a ``RandomState`` exactly as
         imbalanced-learn does (bit-identical output). ``'philox'`` is
-        counter-based (Philox4x64-10): synthetic row j of a class depends only
+        counter-based (Philox4x32-10): synthetic row j of a class depends only
         on (seed, class, j), so it is drawn where the kernels run, in parallel,
         and is identical on every device and for any chunking; its output is
         equally valid SMOTE but not imbalanced-learn's rows. An int

@@ -1,48 +1,57 @@
-"""A counter-based random stream, Philox4x64-10, written once for CPU and CUDA.
+"""A counter-based random stream, Philox4x32-10, written once for CPU and CUDA.
 
 Philox (Salmon et al., "Parallel random numbers: as easy as 1, 2, 3", SC'11)
-maps a 256-bit counter and a 128-bit key to 256 random bits with no state in
+maps a 128-bit counter and a 64-bit key to 128 random bits with no state in
 between, so any thread can compute any element of a stream directly: synthetic
 row ``j`` of a class gets its draws from counter ``j``, whatever chunk or
-thread computes it. The block function here equals ``numpy.random.Philox``
-(Philox 4x64 with 10 rounds, Random123's constants) bit for bit. NumPy
-increments its counter *before* it generates a block, so::
+thread computes it. Philox4x32-10 is the variant GPUs run natively (32-bit
+multiplies; cuRAND's and PyTorch's CUDA generator). The block function here
+equals Random123's known-answer vectors and randomgen's ``Philox(number=4,
+width=32)`` bit for bit (NumPy's own ``numpy.random.Philox`` is the 4x64
+variant only). randomgen increments its counter *before* it generates a
+block, so::
 
-    Philox(counter=c, key=k).random_raw(4 * n)[4 * b : 4 * b + 4]
-        == philox4x64_10(*words(c + 1 + b), *words(k))
+    Philox(number=4, width=32, counter=c, key=k).random_raw(4 * n)[4 * b : 4 * b + 4]
+        == philox4x32_10(*words(c + 1 + b), *words(k))
 
-where ``words`` splits an integer into little-endian 64-bit words (counter
-arithmetic modulo 2**256).
+where ``words`` splits an integer into little-endian 32-bit words (counter
+arithmetic modulo 2**128).
 
-Every function is plain Python on ``uint64`` scalars, compiled for the CPU with
-``numba.njit`` and for CUDA with ``numba.cuda.jit(device=True)``
-(:func:`_make_functions`). Three rules keep the one source valid on both
-targets and under Numba's CUDA simulator, which runs it on NumPy scalars:
+Every function is plain Python on ``uint64`` scalars (32-bit words held in 64
+bits), compiled for the CPU with ``numba.njit`` and for CUDA with
+``numba.cuda.jit(device=True)`` (:func:`_make_functions`). Three rules keep the
+one source valid on both targets and under Numba's CUDA simulator, which runs
+it on NumPy scalars:
 
 * every constant is an ``np.uint64`` (Numba types ``uint64 op int64`` as
   float64);
-* no 128-bit integers: :func:`mulhilo64` builds the 64x64->128-bit product from
-  32-bit halves;
-* no operation ever wraps around (NumPy scalars warn on overflow): additions
-  modulo 2**64 go through 32-bit halves too (only the key schedule needs them).
+* no 128-bit integers: :func:`mulhilo64` (for the bounded integers) builds the
+  64x64->128-bit product from 32-bit halves;
+* no operation ever wraps around (NumPy scalars warn on overflow): a 32x32-bit
+  product and a sum of two 32-bit words fit in 64 bits.
 
 ``numba.cuda`` is imported on the first call of :func:`cuda_kernels`, never at
 import, so CPU-only users do not pay for it.
 
 SMOTE draws
 -----------
-Synthetic row ``j`` (0-based within its class) of the class at position
-``class_index`` among all of y's sorted labels, for ``seed`` and ``stream``::
+Synthetic row ``j`` (0-based within its class, ``j < 2**63``) of the class at
+position ``class_index`` among all of y's sorted labels, for ``seed`` and
+``stream`` (``seed`` taken mod 2**64, ``class_index`` and ``stream`` mod
+2**32)::
 
-    counter = (j, class_index, stream, 0)
-    key     = (seed, 0x9E3779B97F4A7C15)
-    r0, r1, r2, r3 = philox4x64_10(*counter, *key)
-    step = uniform_from_bits(r0)                        # [0, 1)
-    flat = bounded_from_bits(r1, r2, n_base_rows * k)   # [0, n_base_rows * k)
+    counter = (j mod 2**32, j >> 32, class_index, stream)
+    key     = (seed mod 2**32, seed >> 32)
+    r0, r1, r2, r3 = philox4x32_10(*counter, *key)
+    step = uniform_from_words(r0, r1)              # [0, 1)
+    flat = bounded_from_bits(r2 << 32 | r3, retry, n_base_rows * k)
     row, col = divmod(flat, k)
 
-The second key word keeps these streams apart from a user's plain
-``Philox(key=seed)``, whose second key word is 0. ``r3`` is unused.
+so ``step`` is randomgen's ``Generator.random()`` on this block and
+``r2 << 32 | r3`` its next 64-bit word. ``retry`` is only computed when
+Lemire's method rejects that word (probability below ``n_base_rows * k /
+2**64``): ``s0 << 32 | s1`` of the block at counter ``(j mod 2**32,
+(j >> 32) | 2**31, class_index, stream)`` (a bit ``j`` never sets).
 """
 
 from __future__ import annotations
@@ -61,17 +70,18 @@ _ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
-_SHIFT11 = np.uint64(11)
-# Random123's Philox4x64 multipliers and Weyl key increments (NumPy's too).
-_PHILOX_M0 = np.uint64(0xD2E7470EE14C6C93)
-_PHILOX_M1 = np.uint64(0xCA5A826395121157)
-_PHILOX_W0 = np.uint64(0x9E3779B97F4A7C15)
-_PHILOX_W1 = np.uint64(0xBB67AE8584CAA73B)
+_SHIFT5 = np.uint64(5)
+_SHIFT6 = np.uint64(6)
+_SHIFT26 = np.uint64(26)
+# Random123's Philox4x32 multipliers and Weyl key increments.
+_PHILOX_M0 = np.uint64(0xD2511F53)
+_PHILOX_M1 = np.uint64(0xCD9E8D57)
+_PHILOX_W0 = np.uint64(0x9E3779B9)
+_PHILOX_W1 = np.uint64(0xBB67AE85)
+#: Counter word 1's top bit: set only in a draw's retry block (j < 2**63).
+_RETRY_BIT = np.uint64(0x80000000)
 _TWO_POW_M53 = 1.0 / 9007199254740992.0
 
-#: Second key word of gpusmote's SMOTE streams (the golden-ratio constant).
-SMOTE_KEY1 = 0x9E3779B97F4A7C15
-_SMOTE_KEY1 = np.uint64(SMOTE_KEY1)
 #: Exclusive upper limit of ``high`` in :func:`bounded_from_bits`.
 MAX_HIGH = 2**62
 _U64 = 2**64
@@ -79,13 +89,6 @@ _U64 = 2**64
 
 def _make_functions(jit):
     """The scalar algorithms, compiled with ``jit`` for one target."""
-
-    @jit
-    def add64(a, b):
-        """``(a + b) mod 2**64`` without a wrapping operation (see module notes)."""
-        low = (a & _LOW32) + (b & _LOW32)
-        high = (a >> _SHIFT32) + (b >> _SHIFT32) + (low >> _SHIFT32)
-        return (high << _SHIFT32) | (low & _LOW32)
 
     @jit
     def mulhilo64(a, b):
@@ -116,26 +119,29 @@ def _make_functions(jit):
 
     @jit
     def philox_round(c0, c1, c2, c3, k0, k1):
-        hi0, lo0 = mulhilo64(_PHILOX_M0, c0)
-        hi1, lo1 = mulhilo64(_PHILOX_M1, c2)
-        return hi1 ^ c1 ^ k0, lo1, hi0 ^ c3 ^ k1, lo0
+        # 32x32-bit products fit in 64 bits: no wrap-around.
+        p0 = _PHILOX_M0 * c0
+        p1 = _PHILOX_M1 * c2
+        return ((p1 >> _SHIFT32) ^ c1 ^ k0, p1 & _LOW32,
+                (p0 >> _SHIFT32) ^ c3 ^ k1, p0 & _LOW32)
 
     @jit
-    def philox4x64_10(c0, c1, c2, c3, k0, k1):
-        """One Philox4x64-10 block: ``numpy.random.Philox``'s, bit for bit.
+    def philox4x32_10(c0, c1, c2, c3, k0, k1):
+        """One Philox4x32-10 block: Random123's and randomgen's, bit for bit.
 
         Parameters
         ----------
         c0, c1, c2, c3 : uint64
-            Counter words, least significant first.
+            Counter words (each < 2**32), least significant first.
         k0, k1 : uint64
-            Key words, least significant first.
+            Key words (each < 2**32), least significant first.
 
         Returns
         -------
         tuple of 4 uint64
-            The block. ``numpy.random.Philox(counter=c, key=k)`` returns the
-            block of counter ``c + 1`` first (it increments, then generates).
+            The block's 32-bit words. randomgen's ``Philox(number=4,
+            width=32, counter=c, key=k)`` returns the block of counter
+            ``c + 1`` first (it increments, then generates).
         """
         # Fresh names: rebinding an argument to uint64 could make Numba unify
         # int64 with uint64 (as float64) at the loop head.
@@ -143,38 +149,69 @@ def _make_functions(jit):
         key0, key1 = np.uint64(k0), np.uint64(k1)
         x0, x1, x2, x3 = philox_round(x0, x1, x2, x3, key0, key1)
         for _ in range(9):
-            key0 = add64(key0, _PHILOX_W0)
-            key1 = add64(key1, _PHILOX_W1)
+            key0 = (key0 + _PHILOX_W0) & _LOW32
+            key1 = (key1 + _PHILOX_W1) & _LOW32
             x0, x1, x2, x3 = philox_round(x0, x1, x2, x3, key0, key1)
         return x0, x1, x2, x3
 
     @jit
-    def uniform_from_bits(x):
-        """A float64 in [0, 1) from a random 64-bit word: ``(x >> 11) * 2**-53``.
+    def uniform_from_words(a, b):
+        """A float64 in [0, 1) from two random 32-bit words.
 
-        The same as NumPy's ``Generator.random()`` on that raw word: every
-        multiple of 2**-53 in [0, 1) is equally likely.
+        ``((a >> 5) * 2**26 + (b >> 6)) * 2**-53``: randomgen's
+        ``Generator.random()`` on a 32-bit stream (and NumPy's
+        ``RandomState.random_sample`` on MT19937's words); every multiple of
+        2**-53 in [0, 1) is equally likely.
 
         Parameters
         ----------
-        x : uint64
+        a, b : uint64
+            Words below 2**32.
 
         Returns
         -------
         float64
         """
         # The 53-bit integer converts to float64 exactly; the scaling is exact.
-        return np.float64(np.uint64(x) >> _SHIFT11) * _TWO_POW_M53
+        mantissa = ((np.uint64(a) >> _SHIFT5) << _SHIFT26) | (np.uint64(b) >> _SHIFT6)
+        return np.float64(mantissa) * _TWO_POW_M53
+
+    @jit
+    def bounded_high(x, high):
+        """Lemire's bounded integer from a 64-bit word, and whether to reject it.
+
+        ``(x * high) >> 64`` is in [0, high); it favours some values unless
+        words whose low 64 product bits fall below
+        ``t = (2**64 - high) % high`` are rejected (probability
+        ``t / 2**64 < high / 2**64``).
+
+        Parameters
+        ----------
+        x : uint64
+        high : int
+            Exclusive bound, ``1 <= high < 2**62`` (not checked here).
+
+        Returns
+        -------
+        value : int64
+        rejected : bool
+        """
+        h = np.uint64(high)
+        result, low = mulhilo64(np.uint64(x), h)
+        rejected = False
+        if low < h:  # the threshold is below high: skip its division mostly
+            threshold = (~h + _ONE) % h  # (2**64 - h) % h, without wrapping
+            rejected = low < threshold
+        return np.int64(result), rejected
 
     @jit
     def bounded_from_bits(x, y, high):
         """An int64 in [0, high) from random 64-bit words (Lemire's method).
 
-        ``(x * high) >> 64``, rejected when the low 64 bits of the product fall
-        below ``t = (2**64 - high) % high`` (then the high bits would favour
-        some values); on rejection ``y`` is used instead and accepted whatever
-        its low bits. Each word is rejected with probability ``t / 2**64``, so
-        the output's total-variation distance from uniform is at most
+        :func:`bounded_high` of ``x``; if that rejects ``x``, ``y``'s value is
+        accepted whatever its low bits. Each word is rejected with probability
+        ``t / 2**64`` (see :func:`bounded_high`), so the output's
+        total-variation distance from uniform is at most
         ``(t / 2**64)**2 < (high / 2**64)**2``: below 2**-100 for
         ``high < 2**14``, below 2**-60 for ``high < 2**34``.
 
@@ -189,28 +226,29 @@ def _make_functions(jit):
         -------
         int64
         """
-        h = np.uint64(high)
-        result, low = mulhilo64(np.uint64(x), h)
-        if low < h:  # the threshold is below high: skip its division mostly
-            threshold = (~h + _ONE) % h  # (2**64 - h) % h, without wrapping
-            if low < threshold:
-                result, low = mulhilo64(np.uint64(y), h)
-        return np.int64(result)
+        value, rejected = bounded_high(x, high)
+        if rejected:
+            value, _ = bounded_high(y, high)
+        return value
 
     @jit
     def smote_draw(seed, class_index, stream, j, high, k):
         """``(row, col, step)`` of synthetic row ``j`` (see module notes)."""
-        r0, r1, r2, _ = philox4x64_10(
-            np.uint64(j), np.uint64(class_index), np.uint64(stream), _ZERO,
-            np.uint64(seed), _SMOTE_KEY1,
-        )
-        flat = bounded_from_bits(r1, r2, high)
+        j_word = np.uint64(j)
+        c0, c1 = j_word & _LOW32, j_word >> _SHIFT32
+        c2, c3 = np.uint64(class_index) & _LOW32, np.uint64(stream) & _LOW32
+        key0, key1 = np.uint64(seed) & _LOW32, np.uint64(seed) >> _SHIFT32
+        r0, r1, r2, r3 = philox4x32_10(c0, c1, c2, c3, key0, key1)
+        flat, rejected = bounded_high((r2 << _SHIFT32) | r3, high)
+        if rejected:  # a second block, only now (see module notes)
+            s0, s1, _, _ = philox4x32_10(c0, c1 | _RETRY_BIT, c2, c3, key0, key1)
+            flat, _ = bounded_high((s0 << _SHIFT32) | s1, high)
         row = flat // k
-        return row, flat - row * k, uniform_from_bits(r0)
+        return row, flat - row * k, uniform_from_words(r0, r1)
 
     return SimpleNamespace(
-        add64=add64, mulhilo64=mulhilo64, philox_round=philox_round,
-        philox4x64_10=philox4x64_10, uniform_from_bits=uniform_from_bits,
+        mulhilo64=mulhilo64, philox_round=philox_round, philox4x32_10=philox4x32_10,
+        uniform_from_words=uniform_from_words, bounded_high=bounded_high,
         bounded_from_bits=bounded_from_bits, smote_draw=smote_draw,
     )
 
@@ -223,8 +261,8 @@ _cpu = _make_functions(njit)
 # pass np.uint64 words: Numba would compile an int64 build for a small Python
 # int and then fail to convert a later one >= 2**63 to it.
 mulhilo64 = _cpu.mulhilo64
-philox4x64_10 = _cpu.philox4x64_10
-uniform_from_bits = _cpu.uniform_from_bits
+philox4x32_10 = _cpu.philox4x32_10
+uniform_from_words = _cpu.uniform_from_words
 bounded_from_bits = _cpu.bounded_from_bits
 # Module globals, because Numba cannot look attributes up on a namespace.
 _smote_draw_cpu = _cpu.smote_draw
@@ -270,7 +308,8 @@ def _checked_args(seed, class_index, stream, start, n_base_rows, k, rows_out, co
         raise ValueError("need 0 <= start and start + len(rows_out) < 2**63")
     if n_base_rows < 1 or k < 1 or n_base_rows * k >= MAX_HIGH:
         raise ValueError("need 1 <= n_base_rows * k < 2**62")
-    # Unsigned words are read modulo 2**64 (np.uint64 of a negative int raises).
+    # Unsigned words are read modulo 2**64 (np.uint64 of a negative int
+    # raises); the draw keeps class_index's and stream's low 32 bits.
     words = (np.uint64(operator.index(v) % _U64) for v in (seed, class_index, stream))
     return (*words, np.int64(start), np.int64(n_base_rows), np.int64(k))
 
@@ -291,10 +330,10 @@ def philox_smote_draws(seed: int, class_index: int, stream: int, start: int, n_b
         Key of the stream, in [0, 2**64) (other integers are taken mod 2**64).
     class_index : int
         Position of the class among all of y's sorted labels
-        (taken mod 2**64 like ``seed``).
+        (taken mod 2**32).
     stream : int
         Sub-stream, e.g. an epoch number for a data loader; 0 by default
-        (taken mod 2**64 like ``seed``).
+        (taken mod 2**32).
     start : int
         Index of the first synthetic row within its class, ``>= 0``.
     n_base_rows, k : int
@@ -329,8 +368,8 @@ def cuda_kernels() -> SimpleNamespace:
     Returns
     -------
     SimpleNamespace
-        Device functions ``mulhilo64``, ``philox4x64_10``,
-        ``uniform_from_bits``, ``bounded_from_bits`` and
+        Device functions ``mulhilo64``, ``philox4x32_10``,
+        ``uniform_from_words``, ``bounded_from_bits`` and
         ``smote_draw(seed, class_index, stream, j, high, k) -> (row, col,
         step)``, the same source as the CPU builds; and the kernel
         ``smote_draws[blocks, threads](seed, class_index, stream, start,
@@ -353,8 +392,8 @@ def cuda_kernels() -> SimpleNamespace:
             steps_out[i] = step
 
     return SimpleNamespace(
-        mulhilo64=device.mulhilo64, philox4x64_10=device.philox4x64_10,
-        uniform_from_bits=device.uniform_from_bits,
+        mulhilo64=device.mulhilo64, philox4x32_10=device.philox4x32_10,
+        uniform_from_words=device.uniform_from_words,
         bounded_from_bits=device.bounded_from_bits, smote_draw=draw, smote_draws=smote_draws,
     )
 

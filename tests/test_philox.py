@@ -1,5 +1,8 @@
-"""Philox4x64-10 (kernels/philox.py): NumPy's stream bit for bit, CPU == CUDA.
+"""Philox4x32-10 (kernels/philox.py): Random123's and randomgen's stream bit
+for bit, CPU == CUDA.
 
+randomgen (by NumPy's bit-generator author; NumPy itself only has Philox4x64)
+is the independent reference, with Random123's published known-answer vectors.
 The CUDA builds run under Numba's CUDA simulator here (tests/conftest.py), so
 their sizes stay at a few thousand rows.
 """
@@ -14,29 +17,30 @@ from pathlib import Path
 import numpy as np
 import pytest
 from numba import cuda
+from randomgen import Philox as ReferencePhilox
 from scipy import stats
 
 from gpusmote.kernels import philox
 from gpusmote.kernels.philox import (
     MAX_HIGH,
-    SMOTE_KEY1,
     bounded_from_bits,
     cuda_kernels,
     mulhilo64,
-    philox4x64_10,
+    philox4x32_10,
     philox_smote_draws,
     philox_smote_draws_cuda,
     smote_draws_kernel,
-    uniform_from_bits,
+    uniform_from_words,
 )
 
 U64 = 2**64
+U32 = 2**32
 WORDS = [0, 1, 2**32 - 1, 2**32, 2**63, U64 - 2, U64 - 1]
 
 
 def words(value, n):
-    """Little-endian 64-bit words of a non-negative integer."""
-    return [(value >> (64 * i)) % U64 for i in range(n)]
+    """Little-endian 32-bit words of a non-negative integer."""
+    return [(value >> (32 * i)) % U32 for i in range(n)]
 
 
 def u64(values):
@@ -44,8 +48,9 @@ def u64(values):
     return [np.uint64(v) for v in values]
 
 
-def numpy_blocks(counter, key, n_blocks):
-    raw = np.random.Philox(counter=counter, key=key).random_raw(4 * n_blocks)
+def reference_blocks(counter, key, n_blocks):
+    """randomgen's Philox4x32-10 blocks; it increments the counter, then generates."""
+    raw = ReferencePhilox(number=4, width=32, counter=counter, key=key).random_raw(4 * n_blocks)
     return [tuple(int(v) for v in raw[4 * b: 4 * b + 4]) for b in range(n_blocks)]
 
 
@@ -77,25 +82,41 @@ def assert_draws_equal(a, b):
 
 # --- the block function ----------------------------------------------------------
 
+# Random123 1.14, examples/kat_vectors: "philox4x32 10" (counter, key, result).
+RANDOM123_KAT = [
+    ((0, 0, 0, 0), (0, 0), (0x6627E8D5, 0xE169C58D, 0xBC57AC4C, 0x9B00DBD8)),
+    ((0xFFFFFFFF,) * 4, (0xFFFFFFFF,) * 2, (0x408F276D, 0x41C83B0E, 0xA20BC7C6, 0x6D5451FD)),
+    ((0x243F6A88, 0x85A308D3, 0x13198A2E, 0x03707344), (0xA4093822, 0x299F31D0),
+     (0xD16CFE09, 0x94FDCCEB, 0x5001E420, 0x24126EA1)),
+]
 
-@pytest.mark.parametrize("counter", [0, 1, 12345, U64 - 1, U64 - 2, 2**128 - 1, 2**192 - 1,
-                                     2**256 - 2, 2**256 - 1, 3 * 2**64 + 2**130 + 7])
-@pytest.mark.parametrize("key", [0, 1, SMOTE_KEY1 << 64, 2**128 - 1,
-                                 0x0123456789ABCDEF_FEDCBA9876543210])
-def test_block_matches_numpy_philox(counter, key):
-    # NumPy increments the 256-bit counter (with carry, mod 2**256) and then
-    # generates: random_raw's block b is philox(counter + 1 + b, key).
-    for b, expected in enumerate(numpy_blocks(counter, key, 3)):
-        got = philox4x64_10(*u64(words((counter + 1 + b) % 2**256, 4) + words(key, 2)))
+
+@pytest.mark.parametrize("counter,key,expected", RANDOM123_KAT)
+def test_block_matches_random123_known_answers(counter, key, expected):
+    assert tuple(int(v) for v in philox4x32_10(*u64(counter + key))) == expected
+    # ... and randomgen agrees with Random123 (so it can stand in below).
+    packed_counter = sum(w << (32 * i) for i, w in enumerate(counter))
+    packed_key = sum(w << (32 * i) for i, w in enumerate(key))
+    assert reference_blocks((packed_counter - 1) % 2**128, packed_key, 1)[0] == expected
+
+
+@pytest.mark.parametrize("counter", [0, 1, 12345, U32 - 1, U32 - 2, U64 - 1, 2**96 - 1,
+                                     2**128 - 2, 2**128 - 1, 3 * 2**32 + 2**70 + 7])
+@pytest.mark.parametrize("key", [0, 1, U32, U64 - 1, 0x0123456789ABCDEF])
+def test_block_matches_randomgen_philox(counter, key):
+    # randomgen increments the 128-bit counter (with carry, mod 2**128) and
+    # then generates: random_raw's block b is philox(counter + 1 + b, key).
+    for b, expected in enumerate(reference_blocks(counter, key, 3)):
+        got = philox4x32_10(*u64(words((counter + 1 + b) % 2**128, 4) + words(key, 2)))
         assert tuple(int(v) for v in got) == expected
 
 
-def test_block_matches_numpy_philox_on_random_keys_and_counters():
+def test_block_matches_randomgen_on_random_keys_and_counters():
     rng = np.random.default_rng(11)
     for _ in range(50):
-        counter, key = (int.from_bytes(rng.bytes(n), "little") for n in (32, 16))
-        got = philox4x64_10(*u64(words((counter + 1) % 2**256, 4) + words(key, 2)))
-        assert tuple(int(v) for v in got) == numpy_blocks(counter, key, 1)[0]
+        counter, key = (int.from_bytes(rng.bytes(n), "little") for n in (16, 8))
+        got = philox4x32_10(*u64(words((counter + 1) % 2**128, 4) + words(key, 2)))
+        assert tuple(int(v) for v in got) == reference_blocks(counter, key, 1)[0]
 
 
 def test_mulhilo_is_the_exact_128_bit_product():
@@ -110,13 +131,15 @@ def test_mulhilo_is_the_exact_128_bit_product():
 # --- converters ---------------------------------------------------------------
 
 
-def test_uniform_matches_numpy_random():
-    raw = np.random.Philox(key=5).random_raw(500)
-    expected = np.random.Generator(np.random.Philox(key=5)).random(500)
-    got = np.array([uniform_from_bits(x) for x in raw])
+def test_uniform_matches_generator_random():
+    # randomgen's Generator.random() on a 32-bit stream takes two words per double.
+    raw = ReferencePhilox(number=4, width=32, key=5).random_raw(1000)
+    expected = np.random.Generator(ReferencePhilox(number=4, width=32, key=5)).random(500)
+    got = np.array([uniform_from_words(a, b) for a, b in zip(raw[0::2], raw[1::2])])
     np.testing.assert_array_equal(got, expected, strict=True)
-    assert uniform_from_bits(np.uint64(0)) == 0.0
-    assert uniform_from_bits(np.uint64(U64 - 1)) == 1.0 - 2.0**-53  # stays below 1
+    assert uniform_from_words(np.uint64(0), np.uint64(0)) == 0.0
+    top = np.uint64(U32 - 1)
+    assert uniform_from_words(top, top) == 1.0 - 2.0**-53  # stays below 1
 
 
 def test_bounded_matches_exact_reference():
@@ -146,16 +169,26 @@ def test_bounded_matches_exact_reference():
 # --- the SMOTE draws ------------------------------------------------------------
 
 
-def test_draws_follow_the_documented_recipe():
-    # Independently of the kernels: NumPy's Philox on counter (j, class, stream, 0).
-    seed, class_index, stream, start, n, n_base_rows, k = 2**63 + 9, 3, 4, 50, 40, 13, 6
+@pytest.mark.parametrize("seed,class_index,stream,start,n,n_base_rows,k", [
+    (2**63 + 9, 3, 4, 50, 40, 13, 6),
+    (7, 1, 3, 2**40 - 20, 300, 3 * 2**59, 2),  # high near 2**62: retries, j crossing 2**40
+])
+def test_draws_follow_the_documented_recipe(seed, class_index, stream, start, n, n_base_rows, k):
+    # Independently of the kernels: randomgen's Philox4x32-10 on counter
+    # (j, class, stream), 64-bit words as (first << 32) | second, as randomgen reads them.
     rows, cols, steps = draws_cpu(seed, class_index, stream, start, n, n_base_rows, k)
+    high, retries = n_base_rows * k, 0
     for i in range(n):
-        counter = (start + i) + (class_index << 64) + (stream << 128)
-        r0, r1, r2, _ = numpy_blocks(counter - 1, seed + (SMOTE_KEY1 << 64), 1)[0]
-        flat = bounded_reference(r1, r2, n_base_rows * k)
+        j = start + i
+        counter = j + (class_index << 64) + (stream << 96)
+        r0, r1, r2, r3 = reference_blocks(counter - 1, seed, 1)[0]
+        flat = ((r2 << 32 | r3) * high) >> 64
+        if ((r2 << 32 | r3) * high) % U64 < (U64 - high) % high:
+            s0, s1, _, _ = reference_blocks(counter + (1 << 63) - 1, seed, 1)[0]
+            flat, retries = ((s0 << 32 | s1) * high) >> 64, retries + 1
         assert (rows[i], cols[i]) == divmod(flat, k)
-        assert steps[i] == (r0 >> 11) * 2.0**-53
+        assert steps[i] == ((r0 >> 5) * 2**26 + (r1 >> 6)) * 2.0**-53
+    assert retries > 0 if high > 2**61 else retries == 0
 
 
 @pytest.mark.parametrize("seed,class_index,stream,start,n,n_base_rows,k,threads", [
@@ -181,7 +214,7 @@ def test_cuda_twin_writes_device_arrays_in_place():
 @functools.cache
 def block_kernel():
     """A test kernel around the device build of the block function."""
-    philox_device = cuda_kernels().philox4x64_10
+    philox_device = cuda_kernels().philox4x32_10
 
     @cuda.jit
     def kernel(counters, keys, out):
@@ -195,13 +228,13 @@ def block_kernel():
 
 def test_cuda_block_function_is_bit_identical():
     rng = np.random.default_rng(14)
-    counters = rng.integers(0, U64, (70, 4), dtype=np.uint64)
-    counters[:7, 0] = np.array(WORDS, np.uint64)
-    counters[7, :] = U64 - 1
-    keys = rng.integers(0, U64, (70, 2), dtype=np.uint64)
+    counters = rng.integers(0, U32, (70, 4), dtype=np.uint64)
+    counters[:4, 0] = np.array([0, 1, U32 - 2, U32 - 1], np.uint64)
+    counters[7, :] = U32 - 1
+    keys = rng.integers(0, U32, (70, 2), dtype=np.uint64)
     out = np.zeros((70, 4), np.uint64)
     block_kernel()[3, 32](counters, keys, out)
-    expected = np.array([philox4x64_10(*c, *k) for c, k in zip(counters, keys)], np.uint64)
+    expected = np.array([philox4x32_10(*c, *k) for c, k in zip(counters, keys)], np.uint64)
     np.testing.assert_array_equal(out, expected)
 
 
@@ -223,7 +256,9 @@ def test_streams_are_distinct_and_reproducible():
     reference = draws_cpu(*base, 0, 2000, 1000, 5)
     assert_draws_equal(draws_cpu(*base, 0, 2000, 1000, 5), reference)
     assert_draws_equal(draws_cpu(np.uint64(3), np.int32(1), 0, 0, 2000, 1000, 5), reference)
-    # Words are read modulo 2**64, the same on both targets.
+    # The seed is read modulo 2**64, class and stream modulo 2**32, the same on both targets.
+    assert_draws_equal(draws_cpu(3, 1 + U32, 5 * U32, 0, 2000, 1000, 5), reference)
+    assert_draws_equal(draws_cuda(3, 1 + U32, 5 * U32, 0, 50, 1000, 5), [a[:50] for a in reference])
     top_seed = draws_cpu(U64 - 1, 1, 0, 0, 50, 1000, 5)
     assert_draws_equal(draws_cpu(-1, 1, 0, 0, 50, 1000, 5), top_seed)
     assert_draws_equal(draws_cuda(-1, 1, 0, 0, 50, 1000, 5), top_seed)
