@@ -66,7 +66,6 @@ from numba import njit, prange
 from gpusmote.kernels import _cuda
 
 # Constants are np.uint64 so that Numba types every operation as uint64.
-_ZERO = np.uint64(0)
 _ONE = np.uint64(1)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _SHIFT32 = np.uint64(32)
