@@ -266,7 +266,6 @@ def rerank_exact(
 cuda = None
 
 
-
 @functools.cache
 def cuda_kernels() -> SimpleNamespace:
     """The CUDA twins (compiled on first use): ``select(values_T, point_offset,

@@ -44,14 +44,15 @@ position ``class_index`` among all of y's sorted labels, for ``seed`` and
     key     = (seed mod 2**32, seed >> 32)
     r0, r1, r2, r3 = philox4x32_10(*counter, *key)
     step = uniform_from_words(r0, r1)              # [0, 1)
-    flat = bounded_from_bits(r2 << 32 | r3, retry, n_base_rows * k)
+    flat, rejected = bounded_high(r2 << 32 | r3, n_base_rows * k)
+    if rejected:                                   # probability < n_base_rows * k / 2**64
+        s0, s1, _, _ = philox4x32_10(j mod 2**32, (j >> 32) | 2**31, class_index, stream, *key)
+        flat, _ = bounded_high(s0 << 32 | s1, n_base_rows * k)
     row, col = divmod(flat, k)
 
 so ``step`` is randomgen's ``Generator.random()`` on this block and
-``r2 << 32 | r3`` its next 64-bit word. ``retry`` is only computed when
-Lemire's method rejects that word (probability below ``n_base_rows * k /
-2**64``): ``s0 << 32 | s1`` of the block at counter ``(j mod 2**32,
-(j >> 32) | 2**31, class_index, stream)`` (a bit ``j`` never sets).
+``r2 << 32 | r3`` its next 64-bit word; the retry block's counter sets a bit
+``j`` never sets, and is only computed when needed.
 """
 
 from __future__ import annotations
@@ -81,7 +82,7 @@ _PHILOX_W1 = np.uint64(0xBB67AE85)
 _RETRY_BIT = np.uint64(0x80000000)
 _TWO_POW_M53 = 1.0 / 9007199254740992.0
 
-#: Exclusive upper limit of ``high`` in :func:`bounded_from_bits`.
+#: Exclusive upper limit of ``high`` in :func:`bounded_high`.
 MAX_HIGH = 2**62
 _U64 = 2**64
 
@@ -182,7 +183,11 @@ def _make_functions(jit):
         ``(x * high) >> 64`` is in [0, high); it favours some values unless
         words whose low 64 product bits fall below
         ``t = (2**64 - high) % high`` are rejected (probability
-        ``t / 2**64 < high / 2**64``).
+        ``t / 2**64 < high / 2**64``). A draw replaces a rejected word once and
+        accepts the replacement's value whatever its low bits, so its
+        total-variation distance from uniform is at most
+        ``(t / 2**64)**2 < (high / 2**64)**2``: below 2**-100 for
+        ``high < 2**14``, below 2**-60 for ``high < 2**34``.
 
         Parameters
         ----------
@@ -204,33 +209,6 @@ def _make_functions(jit):
         return np.int64(result), rejected
 
     @jit
-    def bounded_from_bits(x, y, high):
-        """An int64 in [0, high) from random 64-bit words (Lemire's method).
-
-        :func:`bounded_high` of ``x``; if that rejects ``x``, ``y``'s value is
-        accepted whatever its low bits. Each word is rejected with probability
-        ``t / 2**64`` (see :func:`bounded_high`), so the output's
-        total-variation distance from uniform is at most
-        ``(t / 2**64)**2 < (high / 2**64)**2``: below 2**-100 for
-        ``high < 2**14``, below 2**-60 for ``high < 2**34``.
-
-        Parameters
-        ----------
-        x, y : uint64
-            Random words; ``y`` is only read if ``x`` is rejected.
-        high : int
-            Exclusive bound, ``1 <= high < 2**62`` (not checked here).
-
-        Returns
-        -------
-        int64
-        """
-        value, rejected = bounded_high(x, high)
-        if rejected:
-            value, _ = bounded_high(y, high)
-        return value
-
-    @jit
     def smote_draw(seed, class_index, stream, j, high, k):
         """``(row, col, step)`` of synthetic row ``j`` (see module notes)."""
         j_word = np.uint64(j)
@@ -247,8 +225,7 @@ def _make_functions(jit):
 
     return SimpleNamespace(
         mulhilo64=mulhilo64, philox_round=philox_round, philox4x32_10=philox4x32_10,
-        uniform_from_words=uniform_from_words, bounded_high=bounded_high,
-        bounded_from_bits=bounded_from_bits, smote_draw=smote_draw,
+        uniform_from_words=uniform_from_words, bounded_high=bounded_high, smote_draw=smote_draw,
     )
 
 
@@ -262,7 +239,7 @@ _cpu = _make_functions(njit)
 mulhilo64 = _cpu.mulhilo64
 philox4x32_10 = _cpu.philox4x32_10
 uniform_from_words = _cpu.uniform_from_words
-bounded_from_bits = _cpu.bounded_from_bits
+bounded_high = _cpu.bounded_high
 # Module globals, because Numba cannot look attributes up on a namespace.
 _smote_draw_cpu = _cpu.smote_draw
 
@@ -359,7 +336,6 @@ def philox_smote_draws(seed: int, class_index: int, stream: int, start: int, n_b
 cuda = None
 
 
-
 @functools.cache
 def cuda_kernels() -> SimpleNamespace:
     """The CUDA builds (compiled on first use).
@@ -368,7 +344,7 @@ def cuda_kernels() -> SimpleNamespace:
     -------
     SimpleNamespace
         Device functions ``mulhilo64``, ``philox4x32_10``,
-        ``uniform_from_words``, ``bounded_from_bits`` and
+        ``uniform_from_words``, ``bounded_high`` and
         ``smote_draw(seed, class_index, stream, j, high, k) -> (row, col,
         step)``, the same source as the CPU builds; and the kernel
         ``smote_draws[blocks, threads](seed, class_index, stream, start,
@@ -393,7 +369,7 @@ def cuda_kernels() -> SimpleNamespace:
     return SimpleNamespace(
         mulhilo64=device.mulhilo64, philox4x32_10=device.philox4x32_10,
         uniform_from_words=device.uniform_from_words,
-        bounded_from_bits=device.bounded_from_bits, smote_draw=draw, smote_draws=smote_draws,
+        bounded_high=device.bounded_high, smote_draw=draw, smote_draws=smote_draws,
     )
 
 

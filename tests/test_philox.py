@@ -23,7 +23,7 @@ from scipy import stats
 from gpusmote.kernels import philox
 from gpusmote.kernels.philox import (
     MAX_HIGH,
-    bounded_from_bits,
+    bounded_high,
     cuda_kernels,
     mulhilo64,
     philox4x32_10,
@@ -142,11 +142,11 @@ def test_uniform_matches_generator_random():
     assert uniform_from_words(top, top) == 1.0 - 2.0**-53  # stays below 1
 
 
-def test_bounded_matches_exact_reference():
+def test_bounded_high_is_lemires_rule_exactly():
     rng = np.random.default_rng(13)
     highs = [1, 2, 3, 7, 1000, 2**31 + 11, 2**61 + 1, 3 * 2**60 + 5, MAX_HIGH - 1]
     xs = WORDS + [int(v) for v in rng.integers(0, U64, 30, dtype=np.uint64)]
-    cases = [(x, y, h) for h in highs for x in xs for y in (0, U64 - 1, 2**63 + 1)]
+    cases = [(x, h) for h in highs for x in xs]
     # Rejection happens with probability (2**64 % h) / 2**64: force it with x
     # whose low product bits fall below the threshold (x = 0 always does).
     for high in highs:
@@ -154,16 +154,17 @@ def test_bounded_matches_exact_reference():
         if threshold:
             x = (U64 - 1) // high + 1  # low product bits = x * high - 2**64 < high
             if (x * high) % U64 < threshold:
-                cases += [(x, y, high) for y in (0, 5, U64 - 1)]
-    cases += [tuple(int(v) for v in rng.integers(0, U64, 2, dtype=np.uint64))
-              + (int(rng.integers(1, MAX_HIGH)),) for _ in range(300)]
-    rejected = 0
-    for x, y, high in cases:
-        got = bounded_from_bits(np.uint64(x), np.uint64(y), high)
-        assert got == bounded_reference(x, y, high), (x, y, high)
-        assert 0 <= got < high
-        rejected += (x * high) % U64 < (U64 - high) % high
-    assert rejected > 20  # the retry path was exercised
+                cases.append((x, high))
+    cases += [(int(rng.integers(0, U64, dtype=np.uint64)), int(rng.integers(1, MAX_HIGH)))
+              for _ in range(300)]
+    n_rejected = 0
+    for x, high in cases:
+        value, rejected = bounded_high(np.uint64(x), high)
+        assert value == (x * high) >> 64, (x, high)
+        assert rejected == ((x * high) % U64 < (U64 - high) % high), (x, high)
+        assert 0 <= value < high
+        n_rejected += rejected
+    assert n_rejected > 20  # the rejection test was exercised
 
 
 # --- the SMOTE draws ------------------------------------------------------------
@@ -182,10 +183,9 @@ def test_draws_follow_the_documented_recipe(seed, class_index, stream, start, n,
         j = start + i
         counter = j + (class_index << 64) + (stream << 96)
         r0, r1, r2, r3 = reference_blocks(counter - 1, seed, 1)[0]
-        flat = ((r2 << 32 | r3) * high) >> 64
-        if ((r2 << 32 | r3) * high) % U64 < (U64 - high) % high:
-            s0, s1, _, _ = reference_blocks(counter + (1 << 63) - 1, seed, 1)[0]
-            flat, retries = ((s0 << 32 | s1) * high) >> 64, retries + 1
+        s0, s1, _, _ = reference_blocks(counter + (1 << 63) - 1, seed, 1)[0]
+        flat = bounded_reference(r2 << 32 | r3, s0 << 32 | s1, high)
+        retries += ((r2 << 32 | r3) * high) % U64 < (U64 - high) % high
         assert (rows[i], cols[i]) == divmod(flat, k)
         assert steps[i] == ((r0 >> 5) * 2**26 + (r1 >> 6)) * 2.0**-53
     assert retries > 0 if high > 2**61 else retries == 0
