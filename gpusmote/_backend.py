@@ -16,6 +16,7 @@ from types import ModuleType
 
 import numpy as np
 
+from gpusmote._device_input import to_host
 from gpusmote._knn import kneighbors_excluding_self
 from gpusmote.kernels.interpolate import interpolate_rows, interpolate_rows_cuda
 
@@ -46,7 +47,7 @@ class Backend:
 
     def to_host(self, array) -> np.ndarray:
         """``array`` as a NumPy array (a copy from the device for CuPy)."""
-        return array.get() if hasattr(array, "get") and self.xp is not np else np.asarray(array)
+        return to_host(array)
 
     def synchronize(self) -> None:
         """Wait until the device has run everything queued (a no-op on the CPU)."""

@@ -121,10 +121,7 @@ def resample_dense(
     with times.phase("copy", backend.synchronize):
         X_out = empty_output((n_total, X.shape[1]), X.dtype, out_xp)
         y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
-        if out_xp is np:
-            copy_rows(X_out, X)
-        else:
-            X_out[: len(X)] = X
+        copy_rows(X_out, X)
         y_out[: len(y)] = y
     for plan in plans:
         with times.phase("knn", backend.synchronize):

@@ -142,7 +142,7 @@ class SMOTE(BaseOverSampler):
         backend = resolve_device(self.device)
         if backend.name == "cpu" or device_kind(X) is None:
             # device='cpu', or host X with device y: the host path, answered in each input's type
-            X_res, y_res = super().fit_resample(to_host(X), to_host(y))
+            X_res, y_res = self.fit_resample(to_host(X), to_host(y))
         else:
             X_res, y_res = self._resample_device_arrays(as_cupy(X), to_host(y), backend)
         return like(X_res, X), like(y_res, y)

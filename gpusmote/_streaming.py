@@ -22,7 +22,6 @@ import os
 import tempfile
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -34,6 +33,7 @@ from gpusmote._engine import ClassPlan, _synthetic_chunks
 from gpusmote._progress import PassProgress
 from gpusmote._tabular import (Columns, check_no_nulls, feature_matrix, file_format, open_writer,
                                read_batches, split_columns, synthetic_batch)
+from gpusmote._timing import PhaseTimes
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
 COLLECT_BUDGET_BYTES = 256 * 2**20
@@ -65,18 +65,6 @@ class _Collected:
     counts: Counter
     rows: dict  # label -> list of feature matrices, file order
     dropped: set
-
-
-def _stage(times: dict, name: str):
-    @contextmanager
-    def timed():
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            times[name] = times.get(name, 0.0) + time.perf_counter() - start
-
-    return timed()
 
 
 def _labels_of(batch, columns: Columns, first_row: int) -> np.ndarray:
@@ -165,7 +153,7 @@ def resample_file(options: Options) -> dict:
                     random_state=options.random_state, k_neighbors=options.k_neighbors,
                     device=options.device, rng=options.rng)
     sampler._validate_params()
-    times, start = {}, time.perf_counter()
+    times, start = PhaseTimes(), time.perf_counter()
     schema = read_batches(options.input, options.chunk_rows).schema
     columns = split_columns(schema, options.target, options.passthrough)
     out_schema = columns.output_schema(schema)
@@ -175,7 +163,7 @@ def resample_file(options: Options) -> dict:
     os.close(handle)
     partial = Path(partial)
     try:
-        with _stage(times, "pass 1: count and collect"):
+        with times.phase("pass 1: count and collect"):
             collected = _collect(options, columns)
             labels, strategy = _sampling_strategy(sampler, collected.counts)
             wanted = {lab for lab, n in strategy.items() if n > 0}
@@ -186,7 +174,7 @@ def resample_file(options: Options) -> dict:
         sampler.device_ = backend.name
         find_neighbors, draws = sampler._neighbor_finder(backend), sampler._draw_source(backend)
         classes = []
-        with _stage(times, "k-NN"):
+        with times.phase("k-NN"):
             for label in sorted(wanted, key=labels.index):
                 X_class = np.concatenate(collected.rows.pop(label))
                 X_class = backend.to_device(np.ascontiguousarray(X_class))
@@ -194,9 +182,9 @@ def resample_file(options: Options) -> dict:
         collected.rows.clear()
         writer = open_writer(partial, out_schema, file_format(options.output))
         try:
-            with _stage(times, "pass 2: write original rows"):
+            with times.phase("pass 2: write original rows"):
                 _write_originals(options, writer, out_schema)
-            with _stage(times, "generate and write synthetic rows"):
+            with times.phase("generate and write synthetic rows"):
                 n_rows = sum(collected.counts.values())
                 offset = n_rows
                 for label, X_class, nn_idx in classes:

@@ -30,13 +30,16 @@ def copy_rows(out: np.ndarray, src: np.ndarray) -> None:
 
     Parameters
     ----------
-    out : ndarray of shape (n_out, n_features)
-        Destination; ``n_out >= len(src)``.
-    src : ndarray of shape (n_rows, n_features)
-        Rows to copy, of ``out``'s dtype (any memory layout).
+    out : array of shape (n_out, n_features)
+        Destination; ``n_out >= len(src)``. Anything but a NumPy array (a
+        CuPy array) takes its own array module's copy.
+    src : array of shape (n_rows, n_features)
+        Rows to copy, of ``out``'s dtype (any memory layout), in ``out``'s memory.
     """
     if (
-        src.dtype == out.dtype
+        isinstance(out, np.ndarray)
+        and isinstance(src, np.ndarray)
+        and src.dtype == out.dtype
         and src.dtype in COPY_DTYPES
         and src.ndim == out.ndim == 2
         and src.size >= MIN_PARALLEL_ELEMENTS
