@@ -75,6 +75,14 @@ def empty_output(shape: tuple[int, int], dtype, xp=np):
         set_advice(previous)
 
 
+def _class_neighbors(X, y: np.ndarray, plan: ClassPlan, find_neighbors: NeighborFinder,
+                     backend: Backend, times: PhaseTimes):
+    """One class's rows and neighbour table, both in backend memory (timed as "knn")."""
+    with times.phase("knn", backend.synchronize):
+        X_class = _class_rows(X, y, plan.label, backend)
+        return X_class, backend.to_device(find_neighbors(X_class))
+
+
 def _class_rows(X, y: np.ndarray, label, backend: Backend):
     # y is on the host; the row indices go where X is (CuPy wants its own arrays).
     X_class = X[array_module(X).asarray(np.flatnonzero(y == label))]
@@ -124,9 +132,7 @@ def resample_dense(
         copy_rows(X_out, X)
         y_out[: len(y)] = y
     for plan in plans:
-        with times.phase("knn", backend.synchronize):
-            X_class = _class_rows(X, y, plan.label, backend)
-            nn_idx = backend.to_device(find_neighbors(X_class))
+        X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
         with times.phase("generate", backend.synchronize):
             block = X_out[plan.offset : plan.offset + plan.n_samples]
             chunks = _synthetic_chunks(
@@ -155,9 +161,7 @@ def resample_sparse(
     plans = plan_classes(X.shape[0], sampling_strategy, sorted_labels(y))
     blocks, labels = [X], [y]
     for plan in plans:
-        with times.phase("knn", backend.synchronize):
-            X_class = _class_rows(X, y, plan.label, backend)
-            nn_idx = backend.to_device(find_neighbors(X_class))
+        X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
         with times.phase("generate", backend.synchronize):
             for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
                 blocks.append(type(X)(backend.to_host(chunk)))
