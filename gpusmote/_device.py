@@ -21,7 +21,8 @@ def cuda_simulated() -> bool:
 def cuda_status() -> tuple[bool, str]:
     """(usable, why not): CuPy importable, a CUDA device present, numba-cuda working."""
     if importlib.util.find_spec("cupy") is None:
-        return False, "CuPy is not installed (pip install 'gpusmote[cuda12]' or '[cuda13]')"
+        return False, ("CuPy is not installed (the [cuda12] or [cuda13] extra: "
+                       "pip install 'gpusmote[cuda12]', or '.[cuda12]' from a checkout)")
     try:
         import cupy
 

@@ -49,7 +49,8 @@ def faiss_gpu_status() -> tuple[bool, str]:
     try:
         import faiss
     except ImportError:
-        return False, "FAISS is not installed (pip install 'gpusmote[faiss-gpu]')"
+        return False, ("FAISS is not installed (the [faiss-gpu] extra: "
+                       "pip install 'gpusmote[faiss-gpu]', or '.[faiss-gpu]' from a checkout)")
     if not hasattr(faiss, "StandardGpuResources"):
         return False, "the installed FAISS has no GPU support (faiss-cpu)"
     try:

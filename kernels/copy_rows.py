@@ -10,7 +10,9 @@ CuPy's own device-to-device copy, so this kernel has no CUDA twin.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit, prange
+from numba import prange
+
+from gpusmote.kernels._cpu_jit import cpu_kernel
 
 #: dtypes the kernel is compiled for; others take NumPy's copy.
 COPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
@@ -18,7 +20,7 @@ COPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
 MIN_PARALLEL_ELEMENTS = 1 << 16
 
 
-@njit(parallel=True, cache=True, nogil=True)
+@cpu_kernel(parallel=True, nogil=True)
 def _copy_rows_kernel(out, src):
     for i in prange(src.shape[0]):
         for f in range(src.shape[1]):

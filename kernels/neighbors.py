@@ -29,6 +29,7 @@ import numpy as np
 from numba import njit
 
 from gpusmote.kernels import _cuda, rounding
+from gpusmote.kernels._cpu_jit import cpu_kernel
 
 #: Values per tile whose minimum is checked before any element is looked at.
 _TILE = 16
@@ -149,7 +150,7 @@ _cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=Tru
 _merge_row_cpu, _rerank_query_cpu = _cpu.merge_row, _cpu.rerank_query
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel(nogil=True)
 def select_candidates(values, point_offset, query_offset, cand_vals, cand_idx):
     """Merge one tile of approximate distances into each query's candidates.
 
@@ -174,7 +175,7 @@ def select_candidates(values, point_offset, query_offset, cand_vals, cand_idx):
         )
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel(nogil=True)
 def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound):
     """The ``m`` approximate nearest points of a block of queries (CPU).
 
@@ -215,7 +216,7 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
         cand_bound[q] = cand_vals[q].max()
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel(nogil=True)
 def rerank_exact(
     queries, data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
 ):

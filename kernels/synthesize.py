@@ -30,6 +30,7 @@ from numba import njit, prange
 
 from gpusmote.kernels import _cuda, rounding
 from gpusmote.kernels import philox as _philox
+from gpusmote.kernels._cpu_jit import cpu_kernel
 
 
 def _make_fill_row(jit, draw, mul_rn, add_rn):
@@ -71,10 +72,10 @@ def _fill_rows_loop(out, y_out, X, y, source, js, cls, class_positions, offsets,
                       class_rows, nn_table, seed, stream, i)
 
 
-_fill_rows_parallel = njit(parallel=True, cache=True, nogil=True)(_fill_rows_loop)
+_fill_rows_parallel = cpu_kernel(parallel=True, nogil=True)(_fill_rows_loop)
 
 
-@njit(cache=True, nogil=True)
+@cpu_kernel(nogil=True)
 def _fill_rows_serial(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
                       class_rows, nn_table, seed, stream):
     # The same loop on the calling thread: DataLoader workers are forked, and a

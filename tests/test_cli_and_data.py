@@ -42,6 +42,7 @@ def test_demo_prints_counts_and_identity(capsys):
     assert "classes before: 0: 19,000, 1: 1,000" in out
     assert "classes after:  0: 19,000, 1: 19,000" in out
     assert "identical output: True" in out
+    assert "(not counted below)" in out  # compile time is reported apart
 
 
 def test_demo_error_is_one_line(capsys, monkeypatch):

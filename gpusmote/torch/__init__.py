@@ -15,7 +15,8 @@ try:
     import torch as _torch  # noqa: F401
 except ImportError as error:  # pragma: no cover - exercised without torch only
     raise ImportError(
-        "gpusmote.torch needs PyTorch: pip install 'gpusmote[torch]' (or torch itself)."
+        "gpusmote.torch needs PyTorch: the [torch] extra (pip install 'gpusmote[torch]', "
+        "or '.[torch]' from a checkout) or torch itself."
     ) from error
 
 from gpusmote.torch._batches import BalancedBatches
