@@ -12,6 +12,7 @@ without distance ties the two rules give the same lists.
 from __future__ import annotations
 
 import functools
+import math
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
@@ -31,6 +32,12 @@ _TILE_MIN_POINTS = 64
 CENTRE_CHUNK_BYTES = 8 * 2**20
 
 _UNIT_ROUNDOFF_F32 = 2.0**-24
+#: Half the spacing of float32's subnormals: the largest absolute error of a
+#: float32 rounding or product that underflows.
+_UNDERFLOW_F32 = 2.0**-150
+#: Powers of two the rows may be scaled by (so that the scale squared stays a
+#: normal float64).
+_MAX_SCALE_EXPONENT = 500
 
 
 def n_candidates(k: int, n_points: int) -> int:
@@ -53,11 +60,13 @@ def exact_view(data, xp: ModuleType = np):
 
 @dataclass(frozen=True)
 class Prepared:
-    """Rows centred on the points' mean and rounded to float32, with one extra
-    column: ``[-2b, |b|^2]`` for points, ``[a, 1]`` for queries, so that one
-    GEMM gives ``|b|^2 - 2 a.b``. ``sq_norms`` is ``|a|^2`` of the float32 rows
-    (float64), ``error_bounds`` bounds, per row, the error of any of its
-    approximate distances, ``mean`` and ``max_norm`` describe the points.
+    """Rows centred on the points' mean, scaled by a power of two and rounded
+    to float32, with one extra column: ``[-2b, |b|^2]`` for points, ``[a, 1]``
+    for queries, so that one GEMM gives ``|b|^2 - 2 a.b``. ``sq_norms`` is
+    ``|a|^2`` of the float32 rows (float64), ``error_bounds`` bounds, per row,
+    the error of any of its approximate distances; both, like the GEMM's
+    values, are in scaled units: times ``unscale`` gives the data's units.
+    ``mean``, ``scale`` and ``max_norm`` describe the points.
     """
 
     rows: object
@@ -65,16 +74,45 @@ class Prepared:
     error_bounds: object
     mean: object
     max_norm: float
+    scale: float = 1.0
+
+    @property
+    def unscale(self) -> float:
+        """Factor from squared distances in scaled units to the data's (exact:
+        a power of two)."""
+        return 1.0 / (self.scale * self.scale)
 
 
-def _centred_chunks(data, mean, xp):
-    """(start, stop, float32 centred rows, their |.|^2, a bound on their norms)."""
+def _power_of_two_scale(data, mean, xp: ModuleType) -> float:
+    """A power of two that brings the centred points' largest norm into [0.5, 1).
+
+    float32 has 8 exponent bits: data at 1e-22 has products that underflow
+    and data at 1e19 squared norms that overflow, and either breaks the GEMM's
+    relative error bound. Scaling by a power of two is exact, so the float32
+    stage sees the same numbers at a safe magnitude; the bounds are scaled
+    back. From the columns' ranges (a cheap bound on the norms, no n x d pass).
+    """
+    if len(data) == 0:
+        return 1.0
+    lowest = data.min(axis=0).astype(np.float64)
+    highest = data.max(axis=0).astype(np.float64)
+    spread = float(xp.maximum(highest - mean, mean - lowest).max())
+    radius = spread * math.sqrt(data.shape[1])
+    if not (0.0 < radius < math.inf):
+        return 1.0
+    exponent = min(max(math.frexp(radius)[1], -_MAX_SCALE_EXPONENT), _MAX_SCALE_EXPONENT)
+    return math.ldexp(1.0, -exponent)
+
+
+def _centred_chunks(data, mean, scale, xp):
+    """(start, stop, float32 centred and scaled rows, their |.|^2, a bound on
+    their norms)."""
     n_rows, n_features = data.shape
     chunk = max(1, CENTRE_CHUNK_BYTES // (8 * n_features))
     with np.errstate(over="ignore", invalid="ignore"):  # beyond float32: the proof fails
         for start in range(0, n_rows, chunk):
             stop = min(n_rows, start + chunk)
-            part64 = data[start:stop] - mean
+            part64 = (data[start:stop] - mean) * scale
             part32 = part64.astype(np.float32)
             sq32 = (part32.astype(np.float64) ** 2).sum(axis=1)
             norms = xp.sqrt(xp.maximum(sq32, (part64**2).sum(axis=1)))
@@ -84,8 +122,13 @@ def _centred_chunks(data, mean, xp):
 def _error_bounds(norms, max_point_norm: float, n_features: int):
     # |fl(|b|^2 - 2a.b) - (|b|^2 - 2a.b)| plus the float32 rounding of the
     # coordinates is at most about (d + 6) u (|a| + |b|)^2 (u = 2**-24); we use
-    # twice that bound with the largest |b|.
-    return (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + max_point_norm) ** 2
+    # twice that bound with the largest |b|. Values that underflow (coordinates
+    # or products below float32's normal range) add an absolute error of at most
+    # 2**-150 per rounding: (d + 1) products and 4 sqrt(d) (|a| + |b|) from the
+    # coordinates; the second term bounds both, with room.
+    relative = (2.0 * (n_features + 8) * _UNIT_ROUNDOFF_F32) * (norms + max_point_norm) ** 2
+    underflow = (16.0 * (n_features + 2) * _UNDERFLOW_F32) * (1.0 + norms + max_point_norm)
+    return relative + underflow
 
 
 def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_rows) -> Prepared:
@@ -96,15 +139,16 @@ def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_
     error bound."""
     n_rows, n_features = data.shape
     mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
+    scale = _power_of_two_scale(data, mean, xp) if points is None else points.scale
     rows = xp.empty((n_rows, n_features + n_extra), dtype=np.float32)
     sq_norms = xp.empty(n_rows, dtype=np.float64)
     norms = xp.empty(n_rows, dtype=np.float64)
-    for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, xp):
+    for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, scale, xp):
         write_rows(rows[start:stop], part32, sq32)
         sq_norms[start:stop] = sq32
         norms[start:stop] = part_norms
     max_norm = float(norms.max()) if points is None else points.max_norm
-    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm)
+    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm, scale)
 
 
 def _point_rows(rows, part32, sq32):
@@ -245,8 +289,9 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
         block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound)
-        return rerank_exact(exact_queries, exact, cand_idx, cand_bound, sq_norms, error_bounds,
-                            query_offset, exhaustive, out[start:stop])
+        unscale = prepared.unscale  # the proof compares with exact distances in data units
+        return rerank_exact(exact_queries, exact, cand_idx, cand_bound * unscale, sq_norms * unscale,
+                            error_bounds * unscale, query_offset, exhaustive, out[start:stop])
 
     starts = range(0, n_queries, block)
     with _threadpool_controller().limit(limits=1, user_api="blas"):

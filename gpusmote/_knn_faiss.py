@@ -184,7 +184,7 @@ def kneighbors_excluding_self_faiss(
         return drop_self(indices, self_indices, m, xp), distances.max(axis=1).astype(np.float64), q0
 
     exact = exact_view(data, xp)
-    return _rerank_blocks(exact, exact, prepared.error_bounds, candidates, k, m >= len(data) - 1, xp, on_cuda,
+    return _rerank_blocks(exact, exact, prepared, candidates, k, m >= len(data) - 1, xp, on_cuda,
                           query_block_rows, kneighbors_excluding_self_faiss)
 
 
@@ -203,21 +203,25 @@ def kneighbors_of_queries_faiss(
         distances, indices = (search or faiss_search)(points.rows, prepared_queries.rows[q0:q1], m, xp)
         return indices, distances.max(axis=1).astype(np.float64), NO_SELF
 
-    return _rerank_blocks(exact_view(data, xp), exact_view(queries, xp), prepared_queries.error_bounds,
+    return _rerank_blocks(exact_view(data, xp), exact_view(queries, xp), prepared_queries,
                           candidates, k, m >= len(data), xp, on_cuda, query_block_rows, kneighbors_of_queries_faiss)
 
 
-def _rerank_blocks(exact, exact_queries, error_bounds, candidates, k, exhaustive, xp, on_cuda,
+def _rerank_blocks(exact, exact_queries, prepared_queries, candidates, k, exhaustive, xp, on_cuda,
                    query_block_rows, record):
     if on_cuda:
         check_cuda_k(k)
     n_queries = len(exact_queries)
     block = max(1, min(n_queries, query_block_rows or FAISS_QUERY_BLOCK_ROWS))
     out = xp.empty((n_queries, k), dtype=np.int64)
+    # The proof compares with exact distances in the data's units.
+    unscale = prepared_queries.unscale
+    error_bounds = prepared_queries.error_bounds * unscale
     n_fallback = 0
     for q0 in range(0, n_queries, block):
         q1 = min(n_queries, q0 + block)
         cand_idx, cand_bound, query_offset = candidates(q0, q1)
+        cand_bound = cand_bound * unscale
         # FAISS's values are whole distances: no |a|^2 to add back.
         no_norms = xp.zeros(q1 - q0, dtype=np.float64)
         if on_cuda:

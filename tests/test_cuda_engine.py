@@ -75,3 +75,11 @@ def test_cuda_rejects_k_above_limit_and_tf32(monkeypatch):
     monkeypatch.setenv("CUPY_TF32", "1")
     with pytest.raises(RuntimeError, match="CUPY_TF32"):
         kneighbors_excluding_self_cuda(data, 3, np)
+
+
+@pytest.mark.parametrize("scale", [1e-22, 1e19])
+def test_cuda_knn_exact_beyond_float32_normal_range(scale):
+    data = np.random.default_rng(35).normal(size=(70, 4)) * scale
+    got = kneighbors_excluding_self_cuda(data, 5, np, query_block_rows=16, tile_points=24)
+    np.testing.assert_array_equal(got, kneighbors_excluding_self(data, 5))
+    assert kneighbors_excluding_self_cuda.last_fallback_rows == 0

@@ -109,8 +109,11 @@ def test_search_runs_blas_single_threaded(monkeypatch):
     still limit SciPy's BLAS (the one Numba's np.dot calls) on later calls."""
     from threadpoolctl import threadpool_info
 
-    known = {lib.filepath for lib in knn_module._threadpool_controller().select(user_api="blas").lib_controllers}
-    assert any("scipy" in path for path in known)
+    blas = knn_module._threadpool_controller().select(user_api="blas").lib_controllers
+    # SciPy's BLAS only: a library loaded earlier by another package (FAISS's
+    # OpenMP BLAS, whose limit is per thread) is not the one the tiles run on.
+    known = {lib.filepath for lib in blas if "scipy" in lib.filepath}
+    assert known
     seen = []
     original = knn_module.block_candidates
 
@@ -123,3 +126,30 @@ def test_search_runs_blas_single_threaded(monkeypatch):
     for _ in range(2):
         np.testing.assert_array_equal(kneighbors_excluding_self(data, 3), reference_kneighbors(data, 3))
     assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("scale", [1e-22, 1e-25, 1e-40, 1e19, 1e25])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_beyond_float32_normal_range(scale, dtype):
+    # The float32 stage sees products that underflow (1e-22 squared is below
+    # float32's normal range) or squared norms that overflow (1e19): the rows
+    # are scaled by a power of two first, and the proof still holds.
+    if dtype == np.float32 and scale < 1e-38:
+        pytest.skip("float32 data itself is subnormal there")
+    if dtype == np.float32 and scale > 1e19:
+        pytest.skip("beyond float32's range")
+    data = (np.random.default_rng(3).normal(size=(500, 5)) * scale).astype(dtype)
+    reference = reference_kneighbors(data, 5)
+    nearest = np.sort(sequential_sqdist(data, data), axis=1)[:, 1:7]
+    assert (np.diff(nearest, axis=1) > 0).all()  # no ties: one right answer
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 5), reference)
+    # the scaling makes the float32 stage as good as at unit scale
+    assert kneighbors_excluding_self.last_fallback_rows == 0
+
+
+def test_exact_with_underflowing_differences_next_to_normal_ones():
+    # One column at unit scale, one at 1e-30: the small column's differences
+    # underflow in float32 and only decide among points tied on the first.
+    rng = np.random.default_rng(5)
+    data = np.column_stack([rng.integers(0, 3, 400).astype(np.float64), rng.normal(size=400) * 1e-30])
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 5), reference_kneighbors(data, 5))

@@ -200,3 +200,17 @@ def test_smote_and_nearest_neighbors_on_cuda_with_faiss(monkeypatch):
     np.testing.assert_array_equal(nn.kneighbors(queries)[1], cpu.kneighbors(queries)[1])
     np.testing.assert_array_equal(nn.kneighbors()[1], cpu.kneighbors()[1])
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize("on_cuda", [False, True])
+@pytest.mark.parametrize("scale", [1e-22, 1e19])
+def test_exact_beyond_float32_normal_range(on_cuda, scale):
+    # FAISS searches the rows scaled by a power of two: neither underflow nor
+    # overflow reaches it, and its bound is scaled back for the proof.
+    data = np.random.default_rng(9).normal(size=(300, 5)) * scale
+    got = kneighbors_excluding_self_faiss(data, 5, np, on_cuda=on_cuda, query_block_rows=64)
+    np.testing.assert_array_equal(got, reference_kneighbors(data, 5))
+    assert kneighbors_excluding_self_faiss.last_fallback_rows == 0
+    queries = np.random.default_rng(10).normal(size=(20, 5)) * scale
+    np.testing.assert_array_equal(kneighbors_of_queries_faiss(data, queries, 3, np, on_cuda=on_cuda),
+                                  kneighbors_of_queries(data, queries, 3))
