@@ -11,6 +11,7 @@ its neighbour table and one chunk.
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 
@@ -46,9 +47,19 @@ DrawSource = Callable[[ClassPlan, int, int], Iterator[DrawChunk]]
 
 
 def plan_classes(n_rows: int, sampling_strategy: Mapping, labels: np.ndarray) -> list[ClassPlan]:
-    """Lay out the synthetic blocks after the original rows, in label order."""
+    """Lay out the synthetic blocks after the original rows, in label order.
+
+    Raises
+    ------
+    TypeError
+        If a count is not an integer (a dict ``sampling_strategy`` with float
+        targets; imbalanced-learn fails on it too, inside NumPy).
+    """
     plans, offset = [], n_rows
     for label, n_samples in sampling_strategy.items():
+        if not isinstance(n_samples, numbers.Integral):
+            raise TypeError(f"sampling_strategy asks for {n_samples} new samples of class "
+                            f"{label!r}; sample counts must be integers.")
         if n_samples == 0:
             continue
         position = int(np.flatnonzero(labels == label)[0])
@@ -88,7 +99,7 @@ def _class_rows(X, y: np.ndarray, label, backend: Backend):
     X_class = X[array_module(X).asarray(np.flatnonzero(y == label))]
     if sparse.issparse(X_class):
         X_class = X_class.toarray()
-    return backend.xp.ascontiguousarray(backend.to_device(X_class))
+    return backend.xp.ascontiguousarray(backend.to_device(X_class), dtype=plain_dtype(X_class.dtype))
 
 
 def _synthetic_chunks(backend, X_class, nn_idx, plan, draws: DrawSource, out=None):
@@ -127,7 +138,7 @@ def resample_dense(
     plans = plan_classes(len(X), sampling_strategy, sorted_labels(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
     with times.phase("copy", backend.synchronize):
-        X_out = empty_output((n_total, X.shape[1]), X.dtype, out_xp)
+        X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), out_xp)
         y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
         copy_rows(X_out, X)
         y_out[: len(y)] = y
@@ -167,5 +178,6 @@ def resample_sparse(
                 blocks.append(type(X)(backend.to_host(chunk)))
             labels.append(np.full(plan.n_samples, plan.label, dtype=plain_dtype(y.dtype)))
     with times.phase("copy"):
-        stacked = sparse.vstack(blocks, format=X.format), np.concatenate(labels)
+        stacked = (sparse.vstack(blocks, format=X.format, dtype=plain_dtype(X.dtype)),
+                   np.concatenate(labels, dtype=plain_dtype(y.dtype)))
     return stacked

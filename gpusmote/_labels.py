@@ -36,5 +36,6 @@ def sorted_labels(y: np.ndarray) -> np.ndarray:
 
 
 def plain_dtype(dtype: np.dtype) -> np.dtype:
-    """``dtype`` without the cached labels (for arrays that are returned)."""
-    return dtype if dtype.metadata is None else np.dtype(dtype.str)
+    """``dtype`` for arrays that are returned: without the cached labels, in
+    native byte order (as imbalanced-learn's outputs come out)."""
+    return np.dtype(dtype.str).newbyteorder("=")

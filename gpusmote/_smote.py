@@ -168,7 +168,7 @@ class SMOTE(BaseOverSampler):
         self.sampling_strategy_ = check_sampling_strategy(
             self.sampling_strategy, y, self._sampling_type
         )
-        return self._fit_resample(X, y, backend=backend)
+        return self._resample(X, y, backend)
 
     def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
@@ -201,8 +201,10 @@ class SMOTE(BaseOverSampler):
 
         return find_with_estimator
 
-    def _fit_resample(self, X, y, backend=None):
-        backend = resolve_device(self.device) if backend is None else backend
+    def _fit_resample(self, X, y):
+        return self._resample(X, y, resolve_device(self.device))
+
+    def _resample(self, X, y, backend):
         self.device_ = backend.name
         find_neighbors = self._neighbor_finder(backend)
         resample = resample_sparse if sparse.issparse(X) else resample_dense

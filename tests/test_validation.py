@@ -118,3 +118,44 @@ def test_cached_labels_never_leave_the_call():
     assert [(type(label), count) for label, count in sampler.sampling_strategy_.items()] == [(np.int64, 40)]
     np.testing.assert_array_equal(np.unique(y_res), [0, 1])
     np.testing.assert_array_equal(np.bincount(y_res), [50, 50])
+
+
+def test_cached_labels_never_leave_the_sparse_path_either():
+    # Sparse X with nothing to over-sample: y comes back as the only block.
+    from scipy import sparse
+
+    X, y = sparse.csr_matrix(np.random.default_rng(0).normal(size=(40, 3))), np.array([0, 1] * 20)
+    _, y_res = SMOTE(random_state=0).fit_resample(X, y)
+    assert y_res.dtype.metadata is None
+    relabelled = y_res.copy()
+    relabelled[:4] = 2
+    from sklearn.utils.multiclass import type_of_target
+
+    assert type_of_target(relabelled) == "multiclass"
+
+
+@pytest.mark.parametrize("target", [100.0, 100.7, np.float32(100)])
+def test_float_counts_in_a_dict_strategy_are_a_type_error(target):
+    X, y = make_classes([90, 12], n_features=3, seed=3)
+    with pytest.raises(TypeError):
+        ReferenceSMOTE(sampling_strategy={1: target}).fit_resample(X, y)
+    with pytest.raises(TypeError, match="new samples of class 1; sample counts must be integers"):
+        SMOTE(sampling_strategy={1: target}).fit_resample(X, y)
+
+
+def test_unknown_fit_resample_parameters_are_a_type_error():
+    with pytest.raises(TypeError, match="unexpected keyword argument 'backend'"):
+        ReferenceSMOTE().fit_resample(X_OK, Y_OK, backend=None)
+    with pytest.raises(TypeError, match="unexpected keyword argument 'backend'"):
+        SMOTE().fit_resample(X_OK, Y_OK, backend=None)
+
+
+def test_big_endian_input_gives_native_output_like_imblearn():
+    X, y = make_classes([60, 14], n_features=3, seed=4)
+    X, y = X.astype(">f8"), y.astype(">i8")
+    ours = SMOTE(random_state=0).fit_resample(X, y)
+    reference = ReferenceSMOTE(random_state=0).fit_resample(X, y)
+    assert ours[0].dtype == reference[0].dtype and ours[0].dtype.isnative
+    assert ours[1].dtype.isnative and reference[1].dtype.isnative
+    np.testing.assert_array_equal(ours[0], reference[0], strict=True)
+    np.testing.assert_array_equal(ours[1], reference[1])
