@@ -1,10 +1,12 @@
 """gpusmote.torch on PyTorch's CPU build: resample, SMOTEDataset, BalancedBatches."""
 
+import multiprocessing
+
 import numpy as np
 import pytest
 import torch
 from helpers import make_classes
-from torch.utils.data import DataLoader, DistributedSampler
+from torch.utils.data import DataLoader, DistributedSampler, IterableDataset
 
 from gpusmote import SMOTE
 from gpusmote.torch import BalancedBatches, SMOTEDataset, resample
@@ -131,6 +133,19 @@ def test_distributed_sampler_with_two_replicas_covers_each_index_once(dataset, r
     assert len(np.unique(everything)) == len(everything) - padding
 
 
+def test_zero_dim_index_is_one_row_like_an_int(dataset, reference):
+    kinds = [3, np.int64(3), torch.tensor(3), np.array(3)]
+    rows = [dataset[i] for i in kinds]
+    for x, label in rows:
+        assert x.shape == (5,) and label.shape == ()
+        np.testing.assert_array_equal(x.numpy(), reference[0][3], strict=True)
+        assert int(label) == reference[1][3]
+    synthetic = len(reference[0]) - 1  # a synthetic row too
+    assert torch.equal(dataset[torch.tensor(synthetic)][0], dataset[synthetic][0])
+    with pytest.raises(TypeError):
+        dataset[torch.tensor(3.0)]  # like TensorDataset: no float index
+
+
 def test_getitems_is_one_batch_of_samples(dataset, reference):
     samples = dataset.__getitems__([3, len(reference[0]) - 2, 10])
     assert len(samples) == 3 and all(len(s) == 2 for s in samples)
@@ -231,6 +246,42 @@ def test_balanced_batches_bad_settings(data):
         BalancedBatches(X, y, batch_size=100, minority_fraction=0.02)
     with pytest.raises(ValueError, match="do not fill one batch"):
         BalancedBatches(X, y, batch_size=1000, drop_last=True)
+    with pytest.raises(ValueError, match="over-samples every class, so no class is left to "
+                                         "define an epoch"):
+        BalancedBatches(X, y, batch_size=2, sampling_strategy={0: 500, 1: 500, 2: 500})
+
+
+def test_balanced_batches_take_x_that_requires_grad(data):
+    X, y = (torch.from_numpy(a) for a in data)
+    leaf = X.clone().requires_grad_(True)
+    batches = list(BalancedBatches(leaf, y, batch_size=64, random_state=1))
+    plain = list(BalancedBatches(X, y, batch_size=64, random_state=1))
+    assert len(batches) == len(plain)
+    for (X_b, y_b), (X_p, y_p) in zip(batches, plain):
+        assert not X_b.requires_grad and X_b.grad_fn is None
+        assert torch.equal(X_b, X_p) and torch.equal(y_b, y_p)
+
+
+class _Epoch(IterableDataset):
+    """One epoch of a BalancedBatches, iterated in a DataLoader worker."""
+
+    def __init__(self, batches):
+        self.batches = batches
+
+    def __iter__(self):
+        return iter(self.batches)
+
+
+@pytest.mark.skipif("fork" not in multiprocessing.get_all_start_methods(), reason="no fork")
+def test_balanced_batches_in_a_forked_worker_after_a_parallel_kernel(data):
+    X, y = (torch.from_numpy(a) for a in data)
+    batches = BalancedBatches(X, y, batch_size=64, random_state=1)
+    expected = list(batches)  # the parallel CPU kernel, in this (the parent) process
+    loader = DataLoader(_Epoch(batches), batch_size=None, num_workers=1,
+                        multiprocessing_context="fork")
+    got = list(loader)
+    assert len(got) == len(expected)
+    assert all(torch.equal(a[0], b[0]) and torch.equal(a[1], b[1]) for a, b in zip(got, expected))
 
 
 def test_batch_indices_give_whole_batches(dataset, reference):

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import numpy as np
 import torch
+from torch.utils.data import get_worker_info
 
 from gpusmote._lazy import build_table
 from gpusmote.kernels.synthesize import fill_rows, fill_rows_cuda
@@ -30,12 +31,15 @@ class BalancedBatches:
 
     For CUDA tensors each batch is gathered and synthesised on the GPU by one
     Numba CUDA kernel (the epoch's row plan is copied once per epoch); CPU
-    tensors use the CPU twin of the same kernel. The same seed and epoch give
-    the same batches on every device.
+    tensors use the CPU twin of the same kernel (on the calling thread inside a
+    DataLoader worker process). The same seed and epoch give the same batches
+    on every device.
 
     Parameters
     ----------
     X : torch.Tensor of shape (n_samples, n_features), float32 or float64
+        Read detached (one that requires grad is accepted): the batches carry
+        no autograd history, as with :func:`resample` and ``SMOTEDataset``.
     y : torch.Tensor of shape (n_samples,), integer labels, on X's device
     batch_size : int, default=1024
     minority_fraction : float, default=0.5
@@ -71,10 +75,19 @@ class BalancedBatches:
             raise ValueError("sampling_strategy over-samples no class: nothing to balance.")
         self.batch_size, self.minority_fraction = int(batch_size), float(minority_fraction)
         self.drop_last, self.epoch = bool(drop_last), 0
-        self._X, self._y, self._seed = X.contiguous(), y.contiguous(), table.seed
+        # Detached: the kernels read the data through NumPy / CUDA array views,
+        # which a tensor that requires grad refuses.
+        self._X, self._y = X.detach().contiguous(), y.detach().contiguous()
+        self._seed = table.seed
         self._minority = round(self.minority_fraction * self.batch_size)
         self._minority = min(max(self._minority, 1), self.batch_size - 1)
         self._majority_rows = np.flatnonzero(~np.isin(table.y, table.labels))
+        if not len(self._majority_rows):
+            raise ValueError(
+                "sampling_strategy over-samples every class, so no class is left to define an "
+                "epoch (one pass over the rows of the classes that are not over-sampled); leave "
+                "at least one class out of it (e.g. 'auto' or 'not majority'), or use "
+                "SMOTEDataset for a fixed resampled length.")
         self._minority_rows = table.class_rows
         self._weights = table.n_synthetic / table.n_synthetic.sum()
         majority_per_batch = self.batch_size - self._minority
@@ -146,7 +159,13 @@ class BalancedBatches:
         source, js, cls, starts = self.epoch_plan()
         device = self._X.device
         plan = [torch.from_numpy(a).to(device) for a in (source, js, cls)]
-        fill = _fill_cuda if self._X.is_cuda else _fill_cpu
+        if self._X.is_cuda:
+            fill = _fill_cuda
+        else:
+            # A DataLoader worker is usually a fork of a process that may have
+            # run Numba's OpenMP pool, which a fork must not use (Numba
+            # terminates it): run on the calling thread there, as SMOTEDataset does.
+            fill = _fill_cpu if get_worker_info() is None else _fill_cpu_serial
         for b in range(self._n_batches):
             lo, hi = int(starts[b]), int(starts[b + 1])
             X_out = torch.empty((hi - lo, self._X.shape[1]), dtype=self._X.dtype, device=device)
@@ -159,6 +178,11 @@ class BalancedBatches:
 def _fill_cpu(*arrays_then_scalars):
     *tensors, seed, stream = arrays_then_scalars
     fill_rows(*(t.numpy() for t in tensors), seed, stream)
+
+
+def _fill_cpu_serial(*arrays_then_scalars):
+    *tensors, seed, stream = arrays_then_scalars
+    fill_rows(*(t.numpy() for t in tensors), seed, stream, parallel=False)
 
 
 def _fill_cuda(*arrays_then_scalars):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Sequence
 
 import numpy as np
@@ -105,6 +106,10 @@ class SMOTEDataset(Dataset):
         """Row ``index``, or with a sequence of indices the batch ``(X_batch, y_batch)``
         (for ``DataLoader(..., sampler=BatchSampler(...), batch_size=None)``,
         which skips per-row collation)."""
+        if isinstance(index, (torch.Tensor, np.ndarray)) and index.ndim == 0:
+            # A 0-d tensor or array is one index, as in TensorDataset (an integer
+            # one only: operator.index refuses floats).
+            index = operator.index(index)
         if isinstance(index, (int, np.integer)):
             X_row, y_row = self.rows([index])
             return X_row[0], y_row[0]
