@@ -19,6 +19,7 @@ import numpy as np
 from scipy import sparse
 
 from gpusmote._backend import CPU, Backend, array_module
+from gpusmote._knn_sparse import canonical_csr
 from gpusmote._labels import plain_dtype, sorted_labels
 from gpusmote._random import DrawChunk
 from gpusmote._timing import PhaseTimes
@@ -98,7 +99,7 @@ def _class_rows(X, y: np.ndarray, label, backend: Backend):
     # y is on the host; the row indices go where X is (CuPy wants its own arrays).
     X_class = X[array_module(X).asarray(np.flatnonzero(y == label))]
     if sparse.issparse(X_class):
-        X_class = X_class.toarray()
+        return canonical_csr(X_class)
     return backend.xp.ascontiguousarray(backend.to_device(X_class), dtype=plain_dtype(X_class.dtype))
 
 
@@ -156,6 +157,19 @@ def resample_dense(
     return X_out, y_out
 
 
+def sparse_synthetic_rows(X_class, nn_idx: np.ndarray, draw: DrawChunk):
+    """One chunk of synthetic rows of a sparse class, as a sparse matrix.
+
+    imbalanced-learn's own sparse expression (``_generate_samples``), so the
+    values are its values, and memory follows the rows' nonzeros, not their
+    width.
+    """
+    base = X_class[draw.rows]
+    diffs = X_class[nn_idx[draw.rows, draw.cols]] - base
+    steps = sparse.csr_matrix(np.asarray(draw.steps)[:, None])
+    return (base + steps.multiply(diffs)).astype(X_class.dtype)
+
+
 def resample_sparse(
     X,
     y: np.ndarray,
@@ -165,17 +179,21 @@ def resample_sparse(
     times: PhaseTimes | None = None,
     backend: Backend = CPU,
 ):
-    """Sparse CSR/CSC input: each over-sampled class is densified (its rows
-    only, for the k-NN), its synthetic rows are generated densely one chunk at a
-    time, and every chunk is stacked back in X's sparse format."""
+    """Sparse CSR/CSC input, never densified: each over-sampled class's rows
+    (CSR), their neighbour table (``find_neighbors`` takes the sparse rows),
+    and its synthetic rows chunk by chunk, stacked back in X's format.
+
+    Host memory only: ``backend`` must be the CPU's.
+    """
     times = PhaseTimes() if times is None else times
     plans = plan_classes(X.shape[0], sampling_strategy, sorted_labels(y))
     blocks, labels = [X], [y]
     for plan in plans:
         X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
-        with times.phase("generate", backend.synchronize):
-            for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
-                blocks.append(type(X)(backend.to_host(chunk)))
+        nn_idx = np.asarray(nn_idx)
+        with times.phase("generate"):
+            for draw in draws(plan, X_class.shape[0], nn_idx.shape[1]):
+                blocks.append(sparse_synthetic_rows(X_class, nn_idx, draw))
             labels.append(np.full(plan.n_samples, plan.label, dtype=plain_dtype(y.dtype)))
     with times.phase("copy"):
         stacked = (sparse.vstack(blocks, format=X.format, dtype=plain_dtype(X.dtype)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numbers
+import warnings
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
@@ -11,9 +12,11 @@ from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from gpusmote._backend import CPU
 from gpusmote._device import DEVICES, resolve_device
 from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote._engine import resample_dense, resample_sparse
+from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
 from gpusmote._labels import with_cached_labels
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
@@ -45,6 +48,7 @@ class SMOTE(BaseOverSampler):
         row itself, column 0 is dropped).
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where k-NN and generation run. ``'auto'`` picks the best available.
+        Sparse input always runs on the CPU, on its nonzeros (never densified).
     rng : {'imblearn', 'philox'}, default='imblearn'
         The random stream. ``'imblearn'`` consumes a ``RandomState`` exactly as
         imbalanced-learn does (bit-identical output). ``'philox'`` is
@@ -177,7 +181,7 @@ class SMOTE(BaseOverSampler):
             self.nn_k_, self.k_neighbors_ = None, k
 
             def find(X_class: np.ndarray) -> np.ndarray:
-                n_rows = len(X_class)
+                n_rows = X_class.shape[0]
                 if n_rows <= k:
                     # sklearn's message, which imbalanced-learn users know, and
                     # what it means for SMOTE.
@@ -187,6 +191,8 @@ class SMOTE(BaseOverSampler):
                         f"(k_neighbors={k} needs at least {k + 1} samples in every "
                         f"over-sampled class.)"
                     )
+                if sparse.issparse(X_class):
+                    return sparse_kneighbors_excluding_self(X_class, k)
                 return backend.kneighbors(X_class, k)
 
             return find
@@ -195,13 +201,21 @@ class SMOTE(BaseOverSampler):
         self.k_neighbors_ = self.nn_k_.n_neighbors - 1
 
         def find_with_estimator(X_class):
-            X_class = backend.to_host(X_class)
+            # The estimator gets the class's rows as imbalanced-learn gives them
+            # (sparse stays sparse), in host memory.
+            X_class = X_class if sparse.issparse(X_class) else backend.to_host(X_class)
             self.nn_k_.fit(X_class)
             return np.asarray(self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:])
 
         return find_with_estimator
 
     def _fit_resample(self, X, y):
+        if sparse.issparse(X):
+            if self.device == "cuda":
+                warnings.warn("sparse input is resampled on the CPU (its k-NN and generation "
+                              "work on the rows' nonzeros); device='cuda' applies to dense input.",
+                              UserWarning, stacklevel=3)
+            return self._resample(X, y, CPU)
         return self._resample(X, y, resolve_device(self.device))
 
     def _resample(self, X, y, backend):

@@ -133,7 +133,7 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
                 insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j), j)
         return 1
 
-    return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query)
+    return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query, insert_sorted=insert_sorted)
 
 
 #: ``query_offset`` for queries that are not among the points (no self to skip).

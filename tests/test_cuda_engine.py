@@ -9,7 +9,6 @@ from __future__ import annotations
 import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE as ReferenceSMOTE
-from scipy import sparse
 
 import gpusmote._knn_cuda as knn_cuda
 from gpusmote import SMOTE
@@ -45,15 +44,6 @@ def test_cuda_chunks_and_strategies(monkeypatch):
             SMOTE(random_state=1, device="cuda", sampling_strategy=strategy).fit_resample(X, y),
             ReferenceSMOTE(random_state=1, sampling_strategy=strategy).fit_resample(X, y),
         )
-
-
-def test_cuda_sparse_input():
-    X, y = make_classes([50, 15], n_features=6, dtype=np.float64, seed=33)
-    X_sparse = sparse.csr_matrix(np.where(X > 0.4, X, 0))
-    assert_same_resample(
-        SMOTE(random_state=2, device="cuda").fit_resample(X_sparse, y),
-        ReferenceSMOTE(random_state=2).fit_resample(X_sparse, y),
-    )
 
 
 @pytest.mark.parametrize("far", [False, True])

@@ -1,0 +1,90 @@
+"""Exact k nearest neighbours of every row of a sparse matrix (CPU).
+
+The same answer as :func:`gpusmote._knn.kneighbors_excluding_self` on the
+densified rows (same float64 distance, same tie rule), without densifying
+them: memory is the rows' nonzeros plus one block of approximate distances.
+
+1. Approximate squared distances ``|a|^2 + |b|^2 - 2 a.b`` in float64, a block
+   of queries at a time, from a sparse product; each query keeps its ``m``
+   smallest (itself excluded).
+2. ``sparse_rerank`` recomputes those candidates exactly by merging the rows'
+   column indices, and proves the result with the float64 stage's error bound;
+   a query whose proof fails is searched exhaustively.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from gpusmote._knn import check_k, n_candidates
+from gpusmote.kernels.sparse_neighbors import sparse_rerank
+
+#: Bytes of one block of approximate distances (queries x points, float64).
+BLOCK_BYTES = 8 * 2**20
+
+_UNIT_ROUNDOFF_F64 = 2.0**-53
+
+
+def canonical_csr(data) -> sparse.csr_matrix:
+    """A CSR copy of ``data`` with sorted column indices and no duplicates."""
+    rows = sparse.csr_matrix(data, copy=True)
+    rows.sum_duplicates()
+    rows.sort_indices()
+    return rows
+
+
+def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = None) -> np.ndarray:
+    """Indices of the ``k`` nearest other rows of every row of sparse ``data``.
+
+    Parameters
+    ----------
+    data : sparse matrix of shape (n_points, n_features)
+        Finite numeric rows (any SciPy sparse format).
+    k : int
+        Neighbours per row; requires ``n_points > k``.
+    block_bytes : int, optional
+        Bytes of one block of approximate distances (default
+        :data:`BLOCK_BYTES`); changes speed and memory, never the result.
+
+    Returns
+    -------
+    ndarray of shape (n_points, k), int64
+        Row ``i``'s neighbours, nearest first, ties by lower index: the table
+        the dense search gives for ``data.toarray()``.
+    """
+    n_points = data.shape[0]
+    check_k(k, n_points)
+    rows = canonical_csr(data)
+    rows64 = rows.astype(np.float64)  # exact for every numeric dtype up to 2**53
+    sq_norms = np.asarray(rows64.multiply(rows64).sum(axis=1)).ravel()
+    # Each sum has at most (row nonzeros) terms: the float32 bound's form with
+    # float64's unit roundoff, twice over, with the largest norm for |b|.
+    terms = int(np.diff(rows.indptr).max(initial=0))
+    norms = np.sqrt(sq_norms)
+    error_bounds = (2.0 * (terms + 8) * _UNIT_ROUNDOFF_F64) * (norms + norms.max(initial=0.0)) ** 2
+    m = n_candidates(k, n_points)
+    exhaustive = m >= n_points - 1
+    block = max(1, min(n_points, (block_bytes or BLOCK_BYTES) // (8 * n_points)))
+    points_t = rows64.T.tocsr()
+    out = np.empty((n_points, k), dtype=np.int64)
+    n_fallback = 0
+    for q0 in range(0, n_points, block):
+        q1 = min(n_points, q0 + block)
+        approx = (rows64[q0:q1] @ points_t).toarray()
+        approx *= -2.0
+        approx += sq_norms[q0:q1, None]
+        approx += sq_norms[None, :]
+        own = np.arange(q1 - q0)
+        approx[own, q0 + own] = np.inf  # never its own neighbour
+        cand_idx = np.argpartition(approx, m - 1, axis=1)[:, :m]
+        cand_bound = np.take_along_axis(approx, cand_idx, axis=1).max(axis=1)
+        n_fallback += sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
+                                    np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
+                                    error_bounds[q0:q1], exhaustive, out[q0:q1])
+    sparse_kneighbors_excluding_self.last_fallback_rows = n_fallback
+    return out
+
+
+#: Rows of the last call that needed the exhaustive float64 search (diagnostic).
+sparse_kneighbors_excluding_self.last_fallback_rows = 0
