@@ -18,7 +18,9 @@ and the input is only ever read.
 
 from __future__ import annotations
 
+import dataclasses
 import os
+import re
 import tempfile
 import time
 from collections import Counter
@@ -31,8 +33,9 @@ import pyarrow as pa
 from gpusmote._device import resolve_device
 from gpusmote._engine import ClassPlan, _synthetic_chunks
 from gpusmote._progress import PassProgress
-from gpusmote._tabular import (Columns, check_no_nulls, feature_matrix, file_format, open_writer,
-                               read_batches, split_columns, synthetic_batch)
+from gpusmote._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
+                               feature_matrix, file_format, open_writer, read_batches,
+                               read_schema, split_columns, synthetic_batch)
 from gpusmote._timing import PhaseTimes
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
@@ -65,12 +68,17 @@ class _Collected:
     counts: Counter
     rows: dict  # label -> list of feature matrices, file order
     dropped: set
+    dictionaries: Dictionaries
 
 
 def _labels_of(batch, columns: Columns, first_row: int) -> np.ndarray:
     column = batch.column(columns.target)
     check_no_nulls(column, f"target column {columns.target!r}", first_row)
-    return column.to_numpy(zero_copy_only=False)
+    y = column.to_numpy(zero_copy_only=False)
+    if y.dtype.kind == "f" and np.isnan(y).any():  # fit_resample's message, with the place
+        row = first_row + int(np.flatnonzero(np.isnan(y))[0])
+        raise ValueError(f"Input y contains NaN: target column {columns.target!r} at row {row:,}")
+    return y
 
 
 def _check_finite(X: np.ndarray, columns: Columns, first_row: int) -> None:
@@ -82,14 +90,16 @@ def _check_finite(X: np.ndarray, columns: Columns, first_row: int) -> None:
 
 def _collect(options: Options, columns: Columns, wanted=None) -> _Collected:
     """Stream the input: count labels, keep rows of ``wanted`` classes (all when None)."""
-    source = read_batches(options.input, options.chunk_rows)
+    source = read_batches(options.input, options.chunk_rows, columns.read_types)
     counts, rows, dropped, kept_bytes = Counter(), {}, set(), 0
+    dictionaries = Dictionaries(source.schema)
     description = "pass 1/2: count, collect" if wanted is None else "extra pass: collect"
     first_row = 0
     with PassProgress(description, source.total_rows, source.total_bytes, source.bytes_read,
                       options.progress) as progress:
         for batch in source.batches:
             y = _labels_of(batch, columns, first_row)
+            dictionaries.add(batch)
             X = feature_matrix(batch, columns, first_row)
             _check_finite(X, columns, first_row)
             labels, inverse = np.unique(y, return_inverse=True)
@@ -106,7 +116,7 @@ def _collect(options: Options, columns: Columns, wanted=None) -> _Collected:
                 dropped.add(largest)
             first_row += batch.num_rows
             progress.update(batch.num_rows)
-    return _Collected(counts, rows, dropped)
+    return _Collected(counts, rows, dropped, dictionaries)
 
 
 def _sampling_strategy(sampler, counts: Counter) -> tuple[list, dict]:
@@ -118,12 +128,17 @@ def _sampling_strategy(sampler, counts: Counter) -> tuple[list, dict]:
     from imblearn.utils import check_sampling_strategy
 
     labels = np.unique(np.array(list(counts), dtype=object)).tolist()
-    strategy = sampler.sampling_strategy
+    strategy = named = sampler.sampling_strategy
     if isinstance(strategy, dict):  # command-line keys are strings: match labels by text
         by_text = {str(label): code for code, label in enumerate(labels)}
         strategy = {by_text.get(str(key), key): value for key, value in strategy.items()}
+        named = {labels[by_text[str(key)]] if str(key) in by_text else key: value
+                 for key, value in named.items()}
     codes = np.repeat(np.arange(len(labels), dtype=np.int32), [counts[lab] for lab in labels])
-    by_code = check_sampling_strategy(strategy, codes, sampler._sampling_type)
+    try:
+        by_code = check_sampling_strategy(strategy, codes, sampler._sampling_type)
+    except ValueError as error:  # its messages show the codes: name the labels instead
+        raise ValueError(str(error).replace(repr(strategy), repr(named))) from error
     return labels, {labels[code]: int(n) for code, n in by_code.items()}
 
 
@@ -154,8 +169,17 @@ def resample_file(options: Options) -> dict:
                     device=options.device, rng=options.rng)
     sampler._validate_params()
     times, start = PhaseTimes(), time.perf_counter()
-    schema = read_batches(options.input, options.chunk_rows).schema
-    columns = split_columns(schema, options.target, options.passthrough)
+    schema = None
+    try:
+        schema = read_schema(options.input)
+        columns = split_columns(schema, options.target, options.passthrough)
+        if file_format(options.input) == "csv":  # types that do not depend on the rows read first
+            read_types = csv_column_types(schema, columns)
+            schema = read_batches(options.input, options.chunk_rows, read_types).schema
+            columns = dataclasses.replace(
+                split_columns(schema, options.target, options.passthrough), read_types=read_types)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # opening reads the first block
+        raise _unparsable(options, error, schema and schema.names) from error
     out_schema = columns.output_schema(schema)
     # Created first: an unwritable destination fails before any work.
     handle, partial = tempfile.mkstemp(dir=options.output.parent or ".",
@@ -183,7 +207,7 @@ def resample_file(options: Options) -> dict:
         writer = open_writer(partial, out_schema, file_format(options.output))
         try:
             with times.phase("pass 2: write original rows"):
-                _write_originals(options, writer, out_schema)
+                _write_originals(options, columns, writer, out_schema, collected.dictionaries)
             with times.phase("generate and write synthetic rows"):
                 n_rows = sum(collected.counts.values())
                 offset = n_rows
@@ -194,13 +218,15 @@ def resample_file(options: Options) -> dict:
                         chunk = backend.to_host(chunk)
                         for lo in range(0, len(chunk), options.chunk_rows):
                             writer.write_batch(synthetic_batch(
-                                chunk[lo : lo + options.chunk_rows], label, columns, out_schema))
+                                chunk[lo : lo + options.chunk_rows], label, columns, out_schema,
+                                collected.dictionaries))
         finally:
             writer.close()
+        os.chmod(partial, _output_mode(options.output))
         os.replace(partial, options.output)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # unparsable data in the input
         partial.unlink(missing_ok=True)
-        raise ValueError(f"{options.input}: {error}") from error
+        raise _unparsable(options, error, schema.names) from error
     except BaseException:
         partial.unlink(missing_ok=True)
         raise
@@ -217,11 +243,33 @@ def resample_file(options: Options) -> dict:
     }
 
 
-def _write_originals(options: Options, writer, schema) -> None:
-    source = read_batches(options.input, options.chunk_rows)
+def _unparsable(options: Options, error: Exception, names: list[str] | None = None) -> ValueError:
+    """pyarrow's error, with the file and, for CSV, the column's name beside its number."""
+    message = str(error)
+    if names:
+        message = re.sub(r"CSV column #(\d+)", lambda m: f"{m[0]} ({names[int(m[1])]!r})"
+                         if int(m[1]) < len(names) else m[0], message)
+    return ValueError(f"{options.input}: {message}")
+
+
+def _output_mode(output: Path) -> int:
+    """The replaced file's permissions, or a new file's (0o666 less the umask):
+    not the 0o600 of the temporary file."""
+    try:
+        return output.stat().st_mode & 0o7777
+    except FileNotFoundError:
+        umask = os.umask(0)  # the only way to read it; set straight back
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _write_originals(options: Options, columns: Columns, writer, schema,
+                     dictionaries: Dictionaries) -> None:
+    source = read_batches(options.input, options.chunk_rows, columns.read_types)
     with PassProgress("pass 2/2: write", source.total_rows, source.total_bytes,
                       source.bytes_read, options.progress) as progress:
         for batch in source.batches:
+            batch = dictionaries.conform(batch)
             if batch.schema != schema:
                 batch = batch.cast(schema)  # passthrough fields made nullable
             writer.write_batch(batch)

@@ -7,19 +7,26 @@ Parquet (``.parquet``, ``.pq``), CSV (``.csv``) and Arrow IPC / Feather v2
 
 from __future__ import annotations
 
+import json
 import os
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pa_csv
 import pyarrow.ipc as pa_ipc
 import pyarrow.parquet as pq
 
 FORMATS = {".parquet": "parquet", ".pq": "parquet", ".csv": "csv", ".arrow": "arrow",
            ".feather": "arrow", ".ipc": "arrow"}
+
+#: Bytes of a CSV file whose values give the target column its type. Fixed, so
+#: the types never depend on ``--chunk-rows`` (which sets the read block size).
+CSV_INFERENCE_BYTES = 1 << 20
 
 
 def file_format(path: Path) -> str:
@@ -47,8 +54,23 @@ class Batches:
     bytes_read: Callable[[], int]
 
 
-def read_batches(path: Path, chunk_rows: int) -> Batches:
-    """Stream ``path`` in record batches of at most ``chunk_rows`` rows."""
+def read_schema(path: Path) -> pa.Schema:
+    """The file's schema; for a CSV file, the types pyarrow infers from its
+    first :data:`CSV_INFERENCE_BYTES` (see :func:`csv_column_types`)."""
+    kind = file_format(path)
+    if kind == "parquet":
+        return pq.ParquetFile(path).schema_arrow
+    if kind == "arrow":
+        return pa_ipc.open_file(pa.memory_map(str(path))).schema
+    with pa.OSFile(str(path)) as source:
+        return pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(
+            block_size=CSV_INFERENCE_BYTES)).schema
+
+
+def read_batches(path: Path, chunk_rows: int,
+                 column_types: dict[str, pa.DataType] | None = None) -> Batches:
+    """Stream ``path`` in record batches of at most ``chunk_rows`` rows
+    (a CSV file's columns in ``column_types``, when given)."""
     kind, size = file_format(path), os.path.getsize(path)
     if kind == "parquet":
         # pre_buffer would read ahead every requested row group, i.e. the
@@ -77,8 +99,10 @@ def read_batches(path: Path, chunk_rows: int) -> Batches:
 
         return Batches(reader.schema, batches(), n_rows, size, source.tell)
     source = pa.OSFile(str(path))
-    reader = pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(
-        block_size=max(1 << 20, min(64 << 20, chunk_rows * 64))))
+    reader = pa_csv.open_csv(
+        source, read_options=pa_csv.ReadOptions(
+            block_size=max(1 << 20, min(64 << 20, chunk_rows * 64))),
+        convert_options=pa_csv.ConvertOptions(column_types=column_types))
 
     def batches():
         for batch in reader:
@@ -107,8 +131,10 @@ class Columns:
 
     target: str
     features: list[str]
-    passthrough: list[str]
+    passthrough: list[str]  # --passthrough, then the pandas index columns
     feature_dtype: np.dtype
+    #: A CSV file's column types for :func:`read_batches` (None for other formats).
+    read_types: dict[str, pa.DataType] | None = None
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         """The input's schema, with passthrough columns nullable (null in synthetic rows)."""
@@ -122,22 +148,43 @@ def _is_numeric(type_: pa.DataType) -> bool:
     return pa.types.is_integer(type_) or pa.types.is_floating(type_)
 
 
+def pandas_index_columns(schema: pa.Schema) -> list[str]:
+    """The columns holding a pandas index (``__index_level_0__``, ...), from the
+    pandas metadata that ``DataFrame.to_parquet``/``to_feather`` store."""
+    try:
+        meta = json.loads((schema.metadata or {})[b"pandas"])
+    except (KeyError, ValueError):
+        return []
+    # A RangeIndex is stored as a dict of its bounds, not as a column.
+    return [name for name in meta.get("index_columns", [])
+            if isinstance(name, str) and name in schema.names]
+
+
 def split_columns(schema: pa.Schema, target: str, passthrough: list[str]) -> Columns:
     """Target, passthrough and feature columns, with clear errors.
+
+    A pandas index stored in the file (:func:`pandas_index_columns`) is not a
+    feature: it is passed through like ``passthrough``.
 
     Raises
     ------
     ValueError
-        If the target or a passthrough column is missing, or a feature column
-        is not numeric (integer or floating point).
+        If column names repeat, the target or a passthrough column is missing,
+        or a feature column is not numeric (integer or floating point).
     """
     names = schema.names
+    repeated = sorted(name for name, n in Counter(names).items() if n > 1)
+    if repeated:  # a name must say which column it means
+        raise ValueError(f"the file has more than one column named "
+                         f"{', '.join(map(repr, repeated))}; rename them to be unique")
     for name, role in [(target, "target"), *((p, "passthrough") for p in passthrough)]:
         if name not in names:
             raise ValueError(f"{role} column {name!r} is not in the file (columns: "
                              f"{', '.join(names)})")
     if target in passthrough:
         raise ValueError(f"column {target!r} cannot be both the target and passthrough")
+    passthrough = list(dict.fromkeys(
+        [*passthrough, *(n for n in pandas_index_columns(schema) if n != target)]))
     features = [n for n in names if n != target and n not in passthrough]
     if not features:
         raise ValueError("no feature columns: every column is the target or passthrough")
@@ -147,7 +194,18 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str]) -> Col
             raise ValueError(f"feature column {name!r} is not numeric ({type_}); pass it with "
                              f"--passthrough {name} or drop it")
     dtype = np.result_type(*(schema.field(n).type.to_pandas_dtype() for n in features))
-    return Columns(target, features, list(passthrough), np.dtype(dtype))
+    return Columns(target, features, passthrough, np.dtype(dtype))
+
+
+def csv_column_types(schema: pa.Schema, columns: Columns) -> dict[str, pa.DataType]:
+    """Explicit types for reading a CSV file, so they do not depend on which
+    rows a read block holds: features float64 (an integer-looking column may
+    hold 1.5 further down), passthrough columns text (copied verbatim), the
+    target as :func:`read_schema` infers it (the labels pyarrow reads)."""
+    types = {name: pa.float64() for name in columns.features}
+    types |= {name: pa.string() for name in columns.passthrough}
+    types[columns.target] = schema.field(columns.target).type
+    return types
 
 
 def check_no_nulls(column: pa.Array, what: str, first_row: int) -> None:
@@ -177,17 +235,71 @@ def feature_matrix(batch: pa.RecordBatch, columns: Columns, first_row: int,
     return matrix
 
 
-def synthetic_batch(X_new: np.ndarray, label, columns: Columns,
-                    schema: pa.Schema) -> pa.RecordBatch:
+class Dictionaries:
+    """One dictionary per dictionary-encoded (categorical) column for the whole file.
+
+    An Arrow IPC file holds a single dictionary per column, while batches read
+    from Parquet may each bring their own (one per row group) and synthetic
+    rows need one too. Pass 1 gathers the union of the dictionaries (in order
+    of first appearance, with :meth:`add`); every batch written is encoded
+    against it (:meth:`conform`, :func:`synthetic_batch`).
+    """
+
+    def __init__(self, schema: pa.Schema) -> None:
+        self.types = {f.name: f.type for f in schema if pa.types.is_dictionary(f.type)}
+        self.values = {name: pa.array([], type_.value_type) for name, type_ in self.types.items()}
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Add the values of ``batch``'s dictionaries."""
+        for name, known in self.values.items():
+            dictionary = batch.column(name).dictionary
+            if not dictionary.equals(known):
+                self.values[name] = pc.unique(pa.concat_arrays([known, dictionary]))
+
+    def encode(self, name: str, indices: pa.Array) -> pa.DictionaryArray:
+        """``indices`` into the file's dictionary of ``name``, in its column type."""
+        type_ = self.types[name]
+        return pa.DictionaryArray.from_arrays(indices.cast(type_.index_type), self.values[name],
+                                              ordered=type_.ordered)
+
+    def conform(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """``batch`` with its dictionary columns re-encoded against the file's dictionaries."""
+        if not self.types:
+            return batch
+        arrays = list(batch.columns)
+        for name in self.types:
+            j = batch.schema.get_field_index(name)
+            column = arrays[j]
+            # Where each of the batch's dictionary values sits in the file's one.
+            where = pc.index_in(column.dictionary, value_set=self.values[name])
+            arrays[j] = self.encode(name, pc.take(where, column.indices))
+        return pa.RecordBatch.from_arrays(arrays, schema=batch.schema)
+
+    def constant(self, name: str, value, n: int) -> pa.DictionaryArray:
+        """``n`` copies of ``value`` (None: nulls) encoded against the file's dictionary."""
+        index_type = self.types[name].index_type
+        if value is None:
+            return self.encode(name, pa.nulls(n, index_type))
+        where = pc.index(self.values[name], pa.scalar(value, self.types[name].value_type))
+        return self.encode(name, pa.array(np.full(n, where.as_py()), index_type))
+
+
+def synthetic_batch(X_new: np.ndarray, label, columns: Columns, schema: pa.Schema,
+                    dictionaries: Dictionaries) -> pa.RecordBatch:
     """Synthetic rows as a batch of ``schema``: features cast to their column
-    types (as ``astype`` does), the label, and nulls for passthrough columns."""
+    types (as ``astype`` does), the label, and nulls for passthrough columns
+    (dictionary columns against the file's dictionary, see :class:`Dictionaries`)."""
     n = len(X_new)
     arrays = []
     for field in schema:
-        if field.name == columns.target:
-            arrays.append(pa.repeat(pa.scalar(label, type=field.type), n))
-        elif field.name in columns.passthrough:
-            arrays.append(pa.nulls(n, type=field.type))
+        if field.name == columns.target or field.name in columns.passthrough:
+            value = label if field.name == columns.target else None
+            if field.name in dictionaries.types:
+                arrays.append(dictionaries.constant(field.name, value, n))
+            elif value is None:
+                arrays.append(pa.nulls(n, type=field.type))
+            else:
+                arrays.append(pa.repeat(pa.scalar(value, type=field.type), n))
         else:
             j = columns.features.index(field.name)
             values = X_new[:, j].astype(field.type.to_pandas_dtype(), copy=False)

@@ -132,9 +132,10 @@ def build_parser() -> argparse.ArgumentParser:
         "resample", help="over-sample a Parquet/CSV/Arrow file larger than memory",
         description="SMOTE a file in two streaming passes: only the over-sampled classes are held "
                     "in memory. Formats by extension: .parquet/.pq, .csv, .arrow/.feather/.ipc. "
-                    "Every column but the target and --passthrough columns is a feature and must "
-                    "be numeric. The output is written to a temporary file and renamed when "
-                    "complete.")
+                    "Every column but the target, --passthrough columns and a stored pandas index "
+                    "is a feature and must be numeric (CSV features are read as float64, CSV "
+                    "passthrough columns as text). The output is written to a temporary file and "
+                    "renamed when complete.")
     resample.add_argument("input", help="input file")
     resample.add_argument("output", help="output file (its extension picks the format)")
     resample.add_argument("--target", required=True, help="the class label column")

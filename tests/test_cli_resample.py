@@ -22,7 +22,13 @@ from gpusmote.datasets import make_fraud_like
 
 FEATURES = [f"f{i}" for i in range(5)]
 WRITE = {"parquet": pq.write_table, "csv": pa_csv.write_csv, "feather": feather.write_feather}
-READ = {"parquet": pq.read_table, "csv": pa_csv.read_csv, "feather": feather.read_table}
+# CSV: the types gpusmote reads it with (features float64, passthrough text, target inferred).
+CSV_TYPES = {name: pa.float64() for name in [*FEATURES, "count"]} | {"id": pa.string(),
+                                                                    "when": pa.string()}
+READ = {"parquet": pq.read_table, "feather": feather.read_table,
+        "csv": lambda path: pa_csv.read_csv(
+            path, convert_options=pa_csv.ConvertOptions(column_types=CSV_TYPES,
+                                                        strings_can_be_null=True))}
 
 
 def _table(n_rows=6_000, n_classes=3, seed=0, with_time=True):
@@ -60,15 +66,15 @@ def _reference(table, **smote):
 @pytest.mark.parametrize("fmt", ["parquet", "csv", "feather"])
 @pytest.mark.parametrize("rng", ["imblearn", "philox"])
 def test_output_equals_in_memory_fit_resample(tmp_path, fmt, rng):
-    table = _table(with_time=fmt != "csv")
+    table = _table()
     source = _write(tmp_path, table, fmt)
     before = _digest(source)
     output = tmp_path / f"out.{fmt}"
-    passthrough = ["id", "when"] if fmt != "csv" else ["id"]
+    passthrough = ["id", "when"]
     assert _run("resample", source, output, "--target", "label", "--random-state", 3,
                 "--rng", rng, "--chunk-rows", 1_000, "--passthrough", *passthrough,
                 "--quiet") == 0
-    result, table = READ[fmt](output), READ[fmt](source)  # CSV: the types pyarrow infers
+    result, table = READ[fmt](output), READ[fmt](source)
     assert result.schema.names == table.schema.names
     assert result.schema.types == table.schema.types
     names, (X_ref, y_ref) = _reference(table, random_state=3, rng=rng)
@@ -148,19 +154,22 @@ def _assert_clean_failure(tmp_path, source, args, match, capsys):
     assert _digest(source) == before
     assert not output.exists()
     assert not [p for p in tmp_path.rglob("*") if p.name.endswith(".partial")]
+    return err
 
 
-def test_bad_value_in_the_middle_of_a_csv_fails_cleanly(tmp_path, capsys):
+@pytest.mark.parametrize("chunk_rows", ["1000", "262144"])  # found when opening, or later
+def test_bad_value_in_the_middle_of_a_csv_fails_cleanly(tmp_path, capsys, chunk_rows):
     table = _table(n_rows=60_000, with_time=False)
     source = tmp_path / "in.csv"
     pa_csv.write_csv(table, source)
     lines = source.read_text().splitlines(keepends=True)
-    middle = 45_000  # beyond the reader's first block, so type inference has passed it
+    middle = 45_000  # past the first MiB, whose values set the types
     lines[middle] = lines[middle].replace(lines[middle].split(",")[3], "oops", 1)
     source.write_text("".join(lines))
-    _assert_clean_failure(tmp_path, source, ["--target", "label", "--passthrough", "id",
-                                             "--chunk-rows", "1000"], "invalid value 'oops'",
-                          capsys)
+    err = _assert_clean_failure(tmp_path, source, ["--target", "label", "--passthrough", "id",
+                                                   "--chunk-rows", chunk_rows],
+                                "invalid value 'oops'", capsys)
+    assert f"{source}: In CSV column #3 ('f2')" in err
 
 
 def test_missing_value_in_a_feature_fails_cleanly(tmp_path, capsys):
@@ -295,3 +304,148 @@ def test_full_disk_mid_write_leaves_nothing(tmp_path, capsys, monkeypatch):
     _assert_clean_failure(tmp_path, source, ["--target", "label", "--passthrough", "id", "when",
                                              "--chunk-rows", "1000"],
                           "No space left on device", capsys)
+
+
+def _small(n_rows=600, seed=0, labels=("ok", "fraud")):
+    """Two features and a string label, 10% minority."""
+    rng = np.random.default_rng(seed)
+    minority = rng.random(n_rows) < 0.1
+    return {"f1": rng.normal(size=n_rows), "f2": rng.normal(size=n_rows),
+            "label": np.where(minority, labels[1], labels[0]).astype(object)}
+
+
+@pytest.mark.parametrize("fmt", ["feather", "parquet", "csv"])
+def test_categorical_target_and_passthrough_to_every_format(tmp_path, fmt):
+    columns = _small()
+    plain = pa.table({"shop": pa.array(np.where(np.arange(600) % 3, "a", "b")), **columns})
+    # Two row groups with different dictionaries, as a Parquet writer fed in pieces makes.
+    pieces = [pa.table([c.dictionary_encode() if name in ("shop", "label") else c
+                        for name, c in zip(piece.column_names, piece.columns)],
+                       names=piece.column_names)
+              for piece in (plain.slice(0, 250), plain.slice(250))]
+    assert pieces[0].column("shop").chunk(0).dictionary.to_pylist() == ["b", "a"]
+    assert pieces[1].column("shop").chunk(0).dictionary.to_pylist() == ["a", "b"]
+    source = tmp_path / "in.parquet"
+    with pq.ParquetWriter(source, pieces[0].schema) as writer:
+        for piece in pieces:
+            writer.write_table(piece)
+    output, expected = tmp_path / f"out.{fmt}", tmp_path / "expected.parquet"
+    pq.write_table(plain, tmp_path / "plain.parquet")
+    for path, out in ((source, output), (tmp_path / "plain.parquet", expected)):
+        assert _run("resample", path, out, "--target", "label", "--passthrough", "shop",
+                    "--random-state", 0, "--chunk-rows", 100, "--quiet") == 0
+    result = READ[fmt](output) if fmt != "csv" else pa_csv.read_csv(
+        output, convert_options=pa_csv.ConvertOptions(strings_can_be_null=True))
+    if fmt != "csv":
+        assert pa.types.is_dictionary(result.schema.field("label").type)
+        assert pa.types.is_dictionary(result.schema.field("shop").type)
+    for name in ("shop", "label", "f1", "f2"):  # the same values as with plain strings
+        assert result.column(name).to_pylist() == pq.read_table(expected).column(name).to_pylist()
+
+
+def test_csv_passthrough_is_copied_verbatim(tmp_path):
+    import csv
+
+    columns = _small()
+    lines = ["tx_id,ts,flag,amount,label"] + [
+        f"{i:06d},2020-01-01T10:00:{i % 60:02d},{'TRUE' if i % 2 else 'FALSE'},{f1:.2f},{label}"
+        for i, (f1, label) in enumerate(zip(columns["f1"], columns["label"]))]
+    source, output = tmp_path / "in.csv", tmp_path / "out.csv"
+    source.write_text("\n".join(lines) + "\n")
+    assert _run("resample", source, output, "--target", "label", "--passthrough", "tx_id", "ts",
+                "flag", "--random-state", 0, "--quiet") == 0
+    with open(output, newline="") as handle:
+        rows = list(csv.reader(handle))
+    originals = [line.split(",") for line in lines]
+    assert [row[:3] for row in rows[: len(lines)]] == [row[:3] for row in originals]
+    assert [row[4] for row in rows[: len(lines)]] == [row[4] for row in originals]
+    assert all(row[:3] == ["", "", ""] for row in rows[len(lines):])
+
+
+def test_pandas_index_is_passed_through_not_a_feature(tmp_path):
+    import pandas as pd
+
+    frame = pd.DataFrame(_small()).sample(frac=1.0, random_state=0)  # a shuffled index
+    with_index, without = tmp_path / "index.parquet", tmp_path / "plain.parquet"
+    frame.to_parquet(with_index)
+    frame.reset_index(drop=True).to_parquet(without, index=False)
+    outputs = [tmp_path / "out_index.parquet", tmp_path / "out_plain.parquet"]
+    for source, output in zip((with_index, without), outputs):
+        assert _run("resample", source, output, "--target", "label", "--random-state", 0,
+                    "--quiet") == 0
+    result, plain = pq.read_table(outputs[0]), pq.read_table(outputs[1])
+    assert result.drop_columns(["__index_level_0__"]).equals(plain)
+    index = result.column("__index_level_0__")
+    assert index.slice(0, len(frame)).to_pylist() == frame.index.tolist()
+    assert index.slice(len(frame)).null_count == result.num_rows - len(frame)
+
+
+def test_csv_types_do_not_depend_on_chunk_rows(tmp_path, capsys):
+    rng = np.random.default_rng(0)
+    n = 60_000  # 1.5 MB: past the first 1 MiB that type inference reads
+    qty, b = rng.integers(0, 100, n).astype(str), rng.normal(size=n)
+    qty[-1] = "1.5"
+    labels = (rng.random(n) < 0.05).astype(int)
+    source = tmp_path / "in.csv"
+    source.write_text("qty,b,label\n" + "".join(
+        f"{q},{x},{y}\n" for q, x, y in zip(qty, b, labels)))
+    assert source.stat().st_size > 1 << 20
+    outputs = [tmp_path / "small.parquet", tmp_path / "default.parquet"]
+    for output, chunk in zip(outputs, ("1000", "262144")):
+        assert _run("resample", source, output, "--target", "label", "--random-state", 0,
+                    "--chunk-rows", chunk, "--quiet") == 0, capsys.readouterr().err
+    result = pq.read_table(outputs[0])
+    assert result.equals(pq.read_table(outputs[1]))
+    assert result.schema.field("qty").type == pa.float64()
+    assert result.column("qty")[n - 1].as_py() == 1.5
+    # A column that is text from the start is still named as not numeric.
+    source.write_text("name,qty,label\n" + "".join(
+        f"x{q},{q},{y}\n" for q, y in zip(qty[:1000], labels)))
+    _assert_clean_failure(tmp_path, source, ["--target", "label"],
+                          "feature column 'name' is not numeric", capsys)
+
+
+def test_output_gets_the_usual_permissions(tmp_path):
+    import os
+
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table(_small()), source)
+    output = tmp_path / "out.csv"
+    umask = os.umask(0o027)
+    try:
+        assert _run("resample", source, output, "--target", "label", "--quiet") == 0
+    finally:
+        os.umask(umask)
+    assert output.stat().st_mode & 0o777 == 0o640
+    output.chmod(0o604)  # a replaced file keeps its permissions
+    assert _run("resample", source, output, "--target", "label", "--overwrite", "--quiet") == 0
+    assert output.stat().st_mode & 0o777 == 0o604
+
+
+@pytest.mark.parametrize(
+    "nan, args, match",
+    [
+        (True, ["--target", "label"], "Input y contains NaN: target column 'label' at row 5"),
+        (False, ["--target", "label", "--sampling-strategy", "fraud=-10"],
+         "contains some negative value: {'fraud': -10}"),
+    ],
+)
+def test_target_errors_name_the_labels(tmp_path, capsys, nan, args, match):
+    columns = _small()
+    if nan:
+        columns["label"] = (columns["label"] == "fraud").astype(float)
+        columns["label"][5] = np.nan
+    source = tmp_path / "in.parquet"
+    pq.write_table(pa.table(columns), source)
+    assert _run("resample", source, tmp_path / "o.parquet", *args) == 1
+    assert match in capsys.readouterr().err
+    _assert_clean_failure(tmp_path, source, args, match, capsys)
+
+
+def test_duplicate_csv_header_names_fail_cleanly(tmp_path, capsys):
+    columns = _small()
+    source = tmp_path / "in.csv"
+    source.write_text("a,a,label\n" + "".join(
+        f"{a},{b},{y}\n" for a, b, y in zip(columns["f1"], columns["f2"], columns["label"])))
+    _assert_clean_failure(tmp_path, source, ["--target", "label"],
+                          "more than one column named 'a'", capsys)
