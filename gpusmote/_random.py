@@ -9,10 +9,13 @@ imbalanced-learn (``BaseSMOTE._make_samples``) does, per over-sampled class::
 
 Each ``randint`` value (range below 2**32) consumes its own 32-bit words and
 each ``uniform`` value two, so drawing in chunks gives the same numbers. The
-uniforms start after *all* the integers, though, so we run two copies of the
-generator: one walks past the integers first and then yields the uniforms (it is
-the caller's object, left where imbalanced-learn would leave it), the other
-yields the integers. Memory is O(chunk), not O(n).
+uniforms start after *all* the integers, though, so the generator walks past
+the integers first (it is the caller's object, left where imbalanced-learn
+would leave it) and then yields the uniforms. The integers of the walk's first
+:data:`KEEP_INDEX_ROWS` rows are kept; beyond that, a copy of the generator
+taken where the kept ones end draws them again, chunk by chunk. Memory is
+bounded (kept integers plus a chunk), and classes up to that size draw every
+integer once.
 """
 
 from __future__ import annotations
@@ -24,8 +27,13 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
+from gpusmote.kernels.split_index import split_flat_index
+
 #: Synthetic rows per chunk of draws.
 DRAW_CHUNK_ROWS = 1 << 18
+#: Integer draws kept from the walk past the integers (8 MiB of int64); the
+#: rest are drawn a second time.
+KEEP_INDEX_ROWS = 1 << 20
 
 
 @dataclass(frozen=True)
@@ -68,13 +76,17 @@ def iter_imblearn_draws(
     chunk = chunk_rows or DRAW_CHUNK_ROWS
     high = n_base_rows * k
     uniform_rs = check_random_state(random_state)
-    index_rs = copy.deepcopy(uniform_rs)
-    for _, size in _chunk_sizes(n_samples, chunk):
-        uniform_rs.randint(low=0, high=high, size=size)
+    kept, index_rs = [], None
     for start, size in _chunk_sizes(n_samples, chunk):
-        flat = index_rs.randint(low=0, high=high, size=size)
+        if index_rs is None and start + size > KEEP_INDEX_ROWS:
+            index_rs = copy.deepcopy(uniform_rs)  # draws the rest again, below
+        flat = uniform_rs.randint(low=0, high=high, size=size)
+        if index_rs is None:
+            kept.append(flat)
+    for i, (start, size) in enumerate(_chunk_sizes(n_samples, chunk)):
+        flat = kept[i] if i < len(kept) else index_rs.randint(low=0, high=high, size=size)
         steps = uniform_rs.uniform(size=size)
-        rows, cols = np.divmod(flat, k)
+        rows, cols = split_flat_index(flat, k)
         yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)
 
 

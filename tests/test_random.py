@@ -31,3 +31,34 @@ def test_instance_is_advanced_like_imblearn():
     imblearn_draws(reference, 20, 5, 99)
     assert ours.get_state()[2] == reference.get_state()[2]
     np.testing.assert_array_equal(ours.get_state()[1], reference.get_state()[1])
+
+
+@pytest.mark.parametrize("n", [1000, 300_000])
+def test_integers_drawn_once_or_twice_give_the_same_stream(n, monkeypatch):
+    # Kept from the walk (all of them, some, none): the same draws, and the
+    # instance is left where imbalanced-learn leaves it.
+    import gpusmote._random as random_module
+
+    expected_rows, expected_cols, expected_steps = imblearn_draws(np.random.RandomState(3), 500, 5, n)
+    for keep in (0, 1000, n // 2, 10 * n):
+        monkeypatch.setattr(random_module, "KEEP_INDEX_ROWS", keep)
+        rs = np.random.RandomState(3)
+        chunks = list(iter_imblearn_draws(rs, 500, 5, n, 1000))
+        np.testing.assert_array_equal(np.concatenate([c.rows for c in chunks]), expected_rows)
+        np.testing.assert_array_equal(np.concatenate([c.cols for c in chunks]), expected_cols)
+        np.testing.assert_array_equal(np.concatenate([c.steps for c in chunks]), expected_steps)
+        reference = np.random.RandomState(3)
+        imblearn_draws(reference, 500, 5, n)
+        assert rs.get_state()[2] == reference.get_state()[2]
+
+
+@pytest.mark.parametrize("n", [10, 100_000])
+@pytest.mark.parametrize("k", [1, 5, 7])
+def test_split_flat_index_is_divmod(n, k):
+    from gpusmote.kernels.split_index import split_flat_index
+
+    flat = np.random.default_rng(n + k).integers(0, 2**40, size=n)
+    rows, cols = split_flat_index(flat, k)
+    expected_rows, expected_cols = np.divmod(flat, k)
+    np.testing.assert_array_equal(rows, expected_rows, strict=True)
+    np.testing.assert_array_equal(cols, expected_cols, strict=True)
