@@ -14,6 +14,9 @@ them: memory is the rows' nonzeros plus one block of approximate distances.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
+import numba
 import numpy as np
 from scipy import sparse
 
@@ -68,8 +71,8 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
     block = max(1, min(n_points, (block_bytes or BLOCK_BYTES) // (8 * n_points)))
     points_t = rows64.T.tocsr()
     out = np.empty((n_points, k), dtype=np.int64)
-    n_fallback = 0
-    for q0 in range(0, n_points, block):
+
+    def search_block(q0: int) -> int:
         q1 = min(n_points, q0 + block)
         approx = (rows64[q0:q1] @ points_t).toarray()
         approx *= -2.0
@@ -79,10 +82,18 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
         approx[own, q0 + own] = np.inf  # never its own neighbour
         cand_idx = np.argpartition(approx, m - 1, axis=1)[:, :m]
         cand_bound = np.take_along_axis(approx, cand_idx, axis=1).max(axis=1)
-        n_fallback += sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
-                                    np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
-                                    error_bounds[q0:q1], exhaustive, out[q0:q1])
-    sparse_kneighbors_excluding_self.last_fallback_rows = n_fallback
+        return sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
+                             np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
+                             error_bounds[q0:q1], exhaustive, out[q0:q1])
+
+    starts = range(0, n_points, block)
+    n_threads = min(numba.get_num_threads(), len(starts))
+    if n_threads <= 1:
+        n_fallback = sum(map(search_block, starts))
+    else:  # SciPy's sparse product, NumPy's selection and the re-rank release the GIL
+        with ThreadPoolExecutor(max_workers=n_threads) as pool:
+            n_fallback = sum(pool.map(search_block, starts))
+    sparse_kneighbors_excluding_self.last_fallback_rows = int(n_fallback)
     return out
 
 
