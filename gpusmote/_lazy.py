@@ -88,10 +88,15 @@ class SyntheticTable:
 
         Raises
         ------
+        TypeError
+            If the indices are not integers (a float would be truncated).
         IndexError
             If an index is out of range.
         """
-        indices = np.asarray(indices, dtype=np.int64).reshape(-1)
+        indices = np.asarray(indices)
+        if indices.size and indices.dtype.kind not in "iu":
+            raise TypeError(f"indices must be integers, got {indices.dtype}")
+        indices = indices.astype(np.int64, copy=False).reshape(-1)
         n_total, n_rows = len(self), len(self.X)
         indices = np.where(indices < 0, indices + n_total, indices)
         bad = (indices < 0) | (indices >= n_total)

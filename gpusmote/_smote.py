@@ -20,6 +20,7 @@ from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
 from gpusmote._labels import with_cached_labels
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
+from gpusmote.neighbors import NearestNeighbors
 
 
 class SMOTE(BaseOverSampler):
@@ -62,8 +63,11 @@ class SMOTE(BaseOverSampler):
     ----------
     sampling_strategy_ : dict
         Synthetic rows to generate per class, in label order.
-    nn_k_ : estimator or None
-        The fitted neighbours object when ``k_neighbors`` is an object, else None.
+    nn_k_ : estimator
+        The neighbours object: with an int ``k_neighbors``, an unfitted
+        :class:`gpusmote.NearestNeighbors` with ``n_neighbors = k + 1`` (as
+        imbalanced-learn's) that computes the same tables as the search used;
+        with an object, its clone fitted on the last over-sampled class.
     k_neighbors_ : int
         Neighbours per row actually used.
     device_ : str
@@ -178,7 +182,8 @@ class SMOTE(BaseOverSampler):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
         if isinstance(self.k_neighbors, numbers.Integral):
             k = int(self.k_neighbors)
-            self.nn_k_, self.k_neighbors_ = None, k
+            self.k_neighbors_ = k
+            self.nn_k_ = NearestNeighbors(n_neighbors=k + 1, device=backend.name)
 
             def find(X_class: np.ndarray) -> np.ndarray:
                 n_rows = X_class.shape[0]

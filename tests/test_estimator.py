@@ -44,7 +44,13 @@ def test_fitted_attributes():
     assert sampler.sampling_strategy_ == {1: 38, 2: 41}
     sampler.fit_resample(X, y)
     assert sampler.n_features_in_ == 3
-    assert sampler.k_neighbors_ == 5 and sampler.nn_k_ is None
+    assert sampler.k_neighbors_ == 5
+    # imbalanced-learn's nn_k_ counts the row itself; ours is the exact search as an estimator
+    assert sampler.nn_k_.get_params() == {"n_neighbors": 6, "device": "cpu"}
+    table = sampler.nn_k_.fit(X[y == 2]).kneighbors(return_distance=False)
+    from gpusmote._knn import kneighbors_excluding_self
+
+    np.testing.assert_array_equal(table, kneighbors_excluding_self(X[y == 2], 6))
     assert sampler.device_ == "cpu"
     assert set(sampler.timings_) == {"copy", "knn", "generate"}
     assert all(seconds >= 0 for seconds in sampler.timings_.values())

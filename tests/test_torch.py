@@ -142,8 +142,9 @@ def test_zero_dim_index_is_one_row_like_an_int(dataset, reference):
         assert int(label) == reference[1][3]
     synthetic = len(reference[0]) - 1  # a synthetic row too
     assert torch.equal(dataset[torch.tensor(synthetic)][0], dataset[synthetic][0])
-    with pytest.raises(TypeError):
-        dataset[torch.tensor(3.0)]  # like TensorDataset: no float index
+    for float_index in (torch.tensor(3.0), 3.0, [3, 4.5], np.array([1.0])):
+        with pytest.raises(TypeError):  # no float index (it used to be truncated)
+            dataset[float_index]
 
 
 def test_getitems_is_one_batch_of_samples(dataset, reference):
