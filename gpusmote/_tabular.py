@@ -61,10 +61,24 @@ def read_schema(path: Path) -> pa.Schema:
     if kind == "parquet":
         return pq.ParquetFile(path).schema_arrow
     if kind == "arrow":
-        return pa_ipc.open_file(pa.memory_map(str(path))).schema
+        return _ipc_batches(path)[0]
     with pa.OSFile(str(path)) as source:
         return pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(
             block_size=CSV_INFERENCE_BYTES)).schema
+
+
+def _ipc_batches(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], pa.MemoryMappedFile]:
+    """An Arrow IPC file's batches, or an IPC *stream*'s (the other layout
+    pyarrow writes, often named .arrow too), memory-mapped: the list holds
+    views of the mapped file, not copies."""
+    source = pa.memory_map(str(path))
+    try:
+        reader = pa_ipc.open_file(source)
+        return reader.schema, [reader.get_batch(i) for i in range(reader.num_record_batches)], source
+    except pa.ArrowInvalid:  # no file footer: try the stream format
+        source.seek(0)
+        reader = pa_ipc.open_stream(source)
+        return reader.schema, list(reader), source
 
 
 def read_batches(path: Path, chunk_rows: int,
@@ -87,17 +101,15 @@ def read_batches(path: Path, chunk_rows: int,
         return Batches(parquet.schema_arrow, batches(), meta.num_rows, size,
                        lambda: int(size * done["rows"] / max(meta.num_rows, 1)))
     if kind == "arrow":
-        source = pa.memory_map(str(path))
-        reader = pa_ipc.open_file(source)
-        n_rows = sum(reader.get_batch(i).num_rows for i in range(reader.num_record_batches))
+        schema, file_batches, source = _ipc_batches(path)
+        n_rows = sum(batch.num_rows for batch in file_batches)
 
         def batches():
-            for i in range(reader.num_record_batches):
-                batch = reader.get_batch(i)  # memory-mapped: slices cost nothing
+            for batch in file_batches:  # memory-mapped: slices cost nothing
                 for start in range(0, batch.num_rows, chunk_rows):
                     yield batch.slice(start, chunk_rows)
 
-        return Batches(reader.schema, batches(), n_rows, size, source.tell)
+        return Batches(schema, batches(), n_rows, size, source.tell)
     source = pa.OSFile(str(path))
     reader = pa_csv.open_csv(
         source, read_options=pa_csv.ReadOptions(

@@ -449,3 +449,20 @@ def test_duplicate_csv_header_names_fail_cleanly(tmp_path, capsys):
         f"{a},{b},{y}\n" for a, b, y in zip(columns["f1"], columns["f2"], columns["label"])))
     _assert_clean_failure(tmp_path, source, ["--target", "label"],
                           "more than one column named 'a'", capsys)
+
+
+def test_arrow_ipc_stream_input_reads_like_the_file_format(tmp_path):
+    # pyarrow writes two IPC layouts, both often named .arrow: the file format
+    # (Feather v2) and the stream format.
+    table = _table(2_000, with_time=False)
+    as_file = _write(tmp_path, table, "feather")
+    as_stream = tmp_path / "stream.arrow"
+    with pa.OSFile(str(as_stream), "wb") as sink, pa.ipc.new_stream(sink, table.schema) as writer:
+        for batch in table.to_batches(max_chunksize=700):
+            writer.write_batch(batch)
+    outputs = []
+    for source in (as_file, as_stream):
+        outputs.append(tmp_path / f"out-{source.stem}.parquet")
+        assert _run("resample", source, outputs[-1], "--target", "label", "--random-state", 1,
+                    "--chunk-rows", 500, "--passthrough", "id", "--quiet") == 0
+    assert pq.read_table(outputs[0]).equals(pq.read_table(outputs[1]))
