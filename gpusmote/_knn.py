@@ -82,6 +82,18 @@ class Prepared:
         a power of two)."""
         return 1.0 / (self.scale * self.scale)
 
+    def proof_inputs(self, cand_bound, sq_norms, error_bounds):
+        """The re-rank's ``cand_bound, query_sq_norms, error_bounds`` in the
+        data's units (the exact distances' units). Where that overflows float64
+        (data beyond about 1e154), the error bound is infinite: the proof
+        fails and the row is searched exhaustively."""
+        with np.errstate(over="ignore", invalid="ignore"):  # overflow is what is checked for
+            cand_bound, sq_norms = cand_bound * self.unscale, sq_norms * self.unscale
+            error_bounds = error_bounds * self.unscale
+            overflowed = ~(abs(cand_bound + sq_norms) < np.inf)
+        error_bounds[overflowed] = np.inf
+        return cand_bound, sq_norms, error_bounds
+
 
 def _power_of_two_scale(data, mean, xp: ModuleType) -> float:
     """A power of two that brings the centred points' largest norm into [0.5, 1).
@@ -289,9 +301,9 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
         block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound)
-        unscale = prepared.unscale  # the proof compares with exact distances in data units
-        return rerank_exact(exact_queries, exact, cand_idx, cand_bound * unscale, sq_norms * unscale,
-                            error_bounds * unscale, query_offset, exhaustive, out[start:stop])
+        return rerank_exact(exact_queries, exact, cand_idx,
+                            *prepared.proof_inputs(cand_bound, sq_norms, error_bounds),
+                            query_offset, exhaustive, out[start:stop])
 
     starts = range(0, n_queries, block)
     with _threadpool_controller().limit(limits=1, user_api="blas"):

@@ -136,9 +136,9 @@ def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total,
             values_t = xp.matmul(points[p0:p1], queries.T)  # (points, queries)
             kernels.select[grid, _THREADS](values_t, p0, query_offset, cand_vals, cand_idx)
         cand_bound = cand_vals.max(axis=1).astype(np.float64)
-        unscale = prepared.unscale  # the proof compares with exact distances in data units
-        rerank_on_device(exact_queries, exact, cand_idx, cand_bound * unscale, sq_norms * unscale,
-                         error_bounds * unscale, query_offset, exhaustive, out[q0:q1], fell_back[q0:q1])
+        rerank_on_device(exact_queries, exact, cand_idx,
+                         *prepared.proof_inputs(cand_bound, sq_norms, error_bounds),
+                         query_offset, exhaustive, out[q0:q1], fell_back[q0:q1])
     record.last_fallback_rows = int(fell_back.sum())
     return out
 

@@ -214,24 +214,21 @@ def _rerank_blocks(exact, exact_queries, prepared_queries, candidates, k, exhaus
     n_queries = len(exact_queries)
     block = max(1, min(n_queries, query_block_rows or FAISS_QUERY_BLOCK_ROWS))
     out = xp.empty((n_queries, k), dtype=np.int64)
-    # The proof compares with exact distances in the data's units.
-    unscale = prepared_queries.unscale
-    error_bounds = prepared_queries.error_bounds * unscale
     n_fallback = 0
     for q0 in range(0, n_queries, block):
         q1 = min(n_queries, q0 + block)
         cand_idx, cand_bound, query_offset = candidates(q0, q1)
-        cand_bound = cand_bound * unscale
         # FAISS's values are whole distances: no |a|^2 to add back.
         no_norms = xp.zeros(q1 - q0, dtype=np.float64)
+        proof = prepared_queries.proof_inputs(cand_bound, no_norms, prepared_queries.error_bounds[q0:q1])
         if on_cuda:
             fell_back = xp.zeros(q1 - q0, dtype=np.int64)
-            rerank_on_device(exact_queries[q0:q1], exact, cand_idx, cand_bound, no_norms, error_bounds[q0:q1],
-                             query_offset, exhaustive, out[q0:q1], fell_back)
+            rerank_on_device(exact_queries[q0:q1], exact, cand_idx, *proof, query_offset, exhaustive,
+                             out[q0:q1], fell_back)
             n_fallback += int(fell_back.sum())
         else:
-            n_fallback += rerank_exact(exact_queries[q0:q1], exact, cand_idx, cand_bound, no_norms,
-                                       error_bounds[q0:q1], query_offset, exhaustive, out[q0:q1])
+            n_fallback += rerank_exact(exact_queries[q0:q1], exact, cand_idx, *proof, query_offset,
+                                       exhaustive, out[q0:q1])
     record.last_fallback_rows = n_fallback
     return out
 

@@ -84,7 +84,7 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
         cand_bound = np.take_along_axis(approx, cand_idx, axis=1).max(axis=1)
         return sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
                              np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
-                             error_bounds[q0:q1], exhaustive, out[q0:q1])
+                             error_bounds[q0:q1], 2 * terms, exhaustive, out[q0:q1])
 
     starts = range(0, n_points, block)
     n_threads = min(numba.get_num_threads(), len(starts))

@@ -36,6 +36,9 @@ _TILE = 16
 #: Largest k the CUDA re-rank supports (its per-thread lists live in registers).
 CUDA_MAX_K = 64
 _NO_INDEX = np.int64(np.iinfo(np.int64).max)
+#: The largest absolute error of a float64 product that underflows (2**-1075),
+#: rounded up to a normal number so that the bound is not itself lost.
+_UNDERFLOW_F64 = 2.0**-1022
 
 
 def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
@@ -120,9 +123,10 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
         if exhaustive and complete:
             return 0
         # Every point left out has true squared distance >= lower (the float32
-        # stage's error is at most error_bound). If that is beyond the k-th
-        # exact distance, the candidates hold the answer.
-        lower = sq_norm + bound - error_bound
+        # stage's error is at most error_bound), and a float64 distance at
+        # most d * 2**-1075 below its true value (squares that underflow).
+        # If that is beyond the k-th exact distance, the candidates hold the answer.
+        lower = sq_norm + bound - error_bound - data.shape[1] * _UNDERFLOW_F64
         if complete and lower > best_d[k - 1] * (1.0 + 1e-9):
             return 0
         for c in range(k):

@@ -18,7 +18,7 @@ from numba import njit
 
 from gpusmote.kernels import rounding
 from gpusmote.kernels._cpu_jit import cpu_kernel
-from gpusmote.kernels.neighbors import _cpu
+from gpusmote.kernels.neighbors import _UNDERFLOW_F64, _cpu
 
 _insert_sorted = _cpu.insert_sorted
 _NO_INDEX = np.int64(np.iinfo(np.int64).max)
@@ -49,7 +49,7 @@ def sparse_sqdist(indptr, indices, data, a, b):
 
 @cpu_kernel(nogil=True)
 def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, error_bounds,
-                  exhaustive, out):
+                  max_terms, exhaustive, out):
     """Exact float64 k-NN of CSR rows ``query_offset ..`` from their candidates.
 
     Parameters
@@ -63,6 +63,9 @@ def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, err
         out has an approximate distance at least this large.
     error_bounds : float64 array of shape (n_queries,)
         Bound on the error of any approximate distance of that query.
+    max_terms : int
+        The most squares one exact distance sums (twice the largest row's
+        nonzeros), for the float64 underflow term of the proof.
     exhaustive : bool
         True when the candidates are all the other points.
     out : int64 array of shape (n_queries, k)
@@ -87,7 +90,10 @@ def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, err
             j = cand_idx[q, c]
             if j != qi:  # only when every distance overflowed to inf: the proof then fails
                 _insert_sorted(best_d, best_j, k, sparse_sqdist(indptr, indices, data, qi, j), j)
-        proven = exhaustive or cand_bound[q] - error_bounds[q] > best_d[k - 1] * (1.0 + 1e-9)
+        # As the dense proof, with float64 underflow: each of a distance's
+        # (nonzeros of both rows) squares may lose up to 2**-1075.
+        lower = cand_bound[q] - error_bounds[q] - max_terms * _UNDERFLOW_F64
+        proven = exhaustive or lower > best_d[k - 1] * (1.0 + 1e-9)
         if not proven:
             n_fallback += 1
             best_d[:] = np.inf

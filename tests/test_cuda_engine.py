@@ -73,3 +73,15 @@ def test_cuda_knn_exact_beyond_float32_normal_range(scale):
     got = kneighbors_excluding_self_cuda(data, 5, np, query_block_rows=16, tile_points=24)
     np.testing.assert_array_equal(got, kneighbors_excluding_self(data, 5))
     assert kneighbors_excluding_self_cuda.last_fallback_rows == 0
+
+
+# The simulator runs kernels in threads, where np.errstate does not reach.
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+def test_cuda_knn_exact_where_float64_distances_underflow_or_norms_overflow():
+    from test_knn import _overflowing_norms, _subnormal_distances
+
+    for data in (_subnormal_distances(), _overflowing_norms()):
+        with np.errstate(over="ignore"):
+            got = kneighbors_excluding_self_cuda(data, 1, np, query_block_rows=16, tile_points=24)
+            np.testing.assert_array_equal(got, kneighbors_excluding_self(data, 1))

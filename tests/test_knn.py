@@ -151,3 +151,28 @@ def test_exact_with_underflowing_differences_next_to_normal_ones():
     rng = np.random.default_rng(5)
     data = np.column_stack([rng.integers(0, 3, 400).astype(np.float64), rng.normal(size=400) * 1e-30])
     np.testing.assert_array_equal(kneighbors_excluding_self(data, 5), reference_kneighbors(data, 5))
+
+
+def _subnormal_distances():
+    # Row 7's differences from row 0 square to below 2**-1075: its float64
+    # distance (the documented one) is exactly 0, the nearest, although its
+    # true distance is larger than rows 1-6's (themselves subnormal).
+    data = np.zeros((8, 300))
+    data[1:7, 0] = (1.0 + 0.1 * np.arange(1, 7)) * 1e-161
+    data[7] = 1.5e-162
+    return data
+
+
+def _overflowing_norms():
+    # Norms beyond 1e154 overflow float64 when squared; neighbours stay finite.
+    close = -2700.0 - np.arange(20) * 1e-6
+    return (np.concatenate([[-4200.0], close, [4200.0], -close]) * 2.0**500)[:, None]
+
+
+@pytest.mark.parametrize("make", [_subnormal_distances, _overflowing_norms])
+def test_exact_where_float64_distances_underflow_or_norms_overflow(make):
+    data = make()
+    with np.errstate(over="ignore"):
+        reference = reference_kneighbors(data, 1)
+        np.testing.assert_array_equal(kneighbors_excluding_self(data, 1), reference)
+    assert kneighbors_excluding_self.last_fallback_rows > 0  # the proof cannot hold there

@@ -214,3 +214,16 @@ def test_exact_beyond_float32_normal_range(on_cuda, scale):
     queries = np.random.default_rng(10).normal(size=(20, 5)) * scale
     np.testing.assert_array_equal(kneighbors_of_queries_faiss(data, queries, 3, np, on_cuda=on_cuda),
                                   kneighbors_of_queries(data, queries, 3))
+
+
+# The simulator runs kernels in threads, where np.errstate does not reach.
+@pytest.mark.filterwarnings("ignore:overflow encountered:RuntimeWarning",
+                            "ignore:invalid value encountered:RuntimeWarning")
+@pytest.mark.parametrize("on_cuda", [False, True])
+def test_exact_where_float64_distances_underflow_or_norms_overflow(on_cuda):
+    from test_knn import _overflowing_norms, _subnormal_distances
+
+    for data in (_subnormal_distances(), _overflowing_norms()):
+        with np.errstate(over="ignore"):
+            got = kneighbors_excluding_self_faiss(data, 1, np, on_cuda=on_cuda)
+            np.testing.assert_array_equal(got, reference_kneighbors(data, 1))

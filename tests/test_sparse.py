@@ -132,3 +132,11 @@ def test_sparse_runs_on_the_cpu_and_says_so_when_cuda_was_asked_for():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         SMOTE(random_state=0).fit_resample(X, y)  # device='auto': no warning
+
+
+def test_sparse_knn_exact_where_float64_distances_underflow():
+    from test_knn import _subnormal_distances
+
+    data = _subnormal_distances()
+    got = sparse_kneighbors_excluding_self(sparse.csr_matrix(data), 1)
+    np.testing.assert_array_equal(got, reference_kneighbors(data, 1))
