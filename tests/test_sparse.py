@@ -140,3 +140,15 @@ def test_sparse_knn_exact_where_float64_distances_underflow():
     data = _subnormal_distances()
     got = sparse_kneighbors_excluding_self(sparse.csr_matrix(data), 1)
     np.testing.assert_array_equal(got, reference_kneighbors(data, 1))
+
+
+@pytest.mark.parametrize(("rows", "k"), [([[0.0], [1e154], [-1e154]], 2), ([[1e200], [2e200], [3e200]], 2),
+                                         ([[1e154], [2e154], [3e154]], 1)])
+def test_sparse_knn_exhaustive_ignores_overflowing_approximations(rows, k):
+    # Few rows (every other row is a candidate) with |a|^2 + |b|^2 - 2a.b beyond
+    # float64: the candidates are all other rows by index, whatever the approximation.
+    data = np.array(rows)
+    with np.errstate(all="ignore"):
+        got = sparse_kneighbors_excluding_self(sparse.csr_matrix(data), k)
+    np.testing.assert_array_equal(got, kneighbors_excluding_self(data, k))
+    assert not (got == np.arange(len(data))[:, None]).any()
