@@ -22,12 +22,14 @@ def sequential_sqdist(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
 
 
 def reference_kneighbors(data: np.ndarray, k: int) -> np.ndarray:
-    """Float64 brute force: k smallest (distance, index) among j != i."""
+    """Float64 brute force: k smallest (distance, index) among j != i (the row
+    excluded by index: with distances that overflow to inf it would tie)."""
     dist = sequential_sqdist(data, data)
-    np.fill_diagonal(dist, np.inf)
-    index = np.broadcast_to(np.arange(len(data)), dist.shape)
+    n = len(data)
+    index = np.broadcast_to(np.arange(n), dist.shape)
     order = np.lexsort((index, dist), axis=1)
-    return order[:, :k]
+    others = order[order != np.arange(n)[:, None]].reshape(n, n - 1)
+    return others[:, :k]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
