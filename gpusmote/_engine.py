@@ -190,7 +190,6 @@ def resample_sparse(
     blocks, labels = [X], [y]
     for plan in plans:
         X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
-        nn_idx = np.asarray(nn_idx)
         with times.phase("generate"):
             for draw in draws(plan, X_class.shape[0], nn_idx.shape[1]):
                 blocks.append(sparse_synthetic_rows(X_class, nn_idx, draw))

@@ -102,7 +102,8 @@ def _power_of_two_scale(data, mean, xp: ModuleType) -> float:
     and data at 1e19 squared norms that overflow, and either breaks the GEMM's
     relative error bound. Scaling by a power of two is exact, so the float32
     stage sees the same numbers at a safe magnitude; the bounds are scaled
-    back. From the columns' ranges (a cheap bound on the norms, no n x d pass).
+    back. From the columns' ranges (a bound on the norms from two reads of the
+    data, without an n x d float64 copy).
     """
     if len(data) == 0:
         return 1.0

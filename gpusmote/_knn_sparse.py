@@ -30,7 +30,10 @@ _UNIT_ROUNDOFF_F64 = 2.0**-53
 
 
 def canonical_csr(data) -> sparse.csr_matrix:
-    """A CSR copy of ``data`` with sorted column indices and no duplicates."""
+    """``data`` as CSR with sorted column indices and no duplicates: ``data``
+    itself when it already is, else a copy (the input is never modified)."""
+    if isinstance(data, sparse.csr_matrix) and data.has_canonical_format:
+        return data
     rows = sparse.csr_matrix(data, copy=True)
     rows.sum_duplicates()
     rows.sort_indices()
@@ -59,7 +62,7 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
     n_points = data.shape[0]
     check_k(k, n_points)
     rows = canonical_csr(data)
-    rows64 = rows.astype(np.float64)  # exact for every numeric dtype up to 2**53
+    rows64 = rows.astype(np.float64, copy=False)  # exact for every numeric dtype up to 2**53
     sq_norms = np.asarray(rows64.multiply(rows64).sum(axis=1)).ravel()
     # Each sum has at most (row nonzeros) terms: the float32 bound's form with
     # float64's unit roundoff, twice over, with the largest norm for |b|.
@@ -90,7 +93,7 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
         cand_bound = np.take_along_axis(approx, cand_idx, axis=1).max(axis=1)
         return sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
                              np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
-                             error_bounds[q0:q1], 2 * terms, exhaustive, out[q0:q1])
+                             error_bounds[q0:q1], 2 * terms, False, out[q0:q1])
 
     starts = range(0, n_points, block)
     n_threads = min(numba.get_num_threads(), len(starts))

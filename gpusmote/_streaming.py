@@ -175,7 +175,8 @@ def resample_file(options: Options) -> dict:
         columns = split_columns(schema, options.target, options.passthrough)
         if file_format(options.input) == "csv":  # types that do not depend on the rows read first
             read_types = csv_column_types(schema, columns)
-            schema = read_batches(options.input, options.chunk_rows, read_types).schema
+            # Every column has an explicit type: the schema the reads will have.
+            schema = pa.schema([field.with_type(read_types[field.name]) for field in schema])
             columns = dataclasses.replace(
                 split_columns(schema, options.target, options.passthrough), read_types=read_types)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # opening reads the first block

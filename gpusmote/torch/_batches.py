@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 
 import numpy as np
@@ -165,7 +166,7 @@ class BalancedBatches:
             # A DataLoader worker is usually a fork of a process that may have
             # run Numba's OpenMP pool, which a fork must not use (Numba
             # terminates it): run on the calling thread there, as SMOTEDataset does.
-            fill = _fill_cpu if get_worker_info() is None else _fill_cpu_serial
+            fill = functools.partial(_fill_cpu, parallel=get_worker_info() is None)
         for b in range(self._n_batches):
             lo, hi = int(starts[b]), int(starts[b + 1])
             X_out = torch.empty((hi - lo, self._X.shape[1]), dtype=self._X.dtype, device=device)
@@ -175,14 +176,9 @@ class BalancedBatches:
             yield X_out, y_out
 
 
-def _fill_cpu(*arrays_then_scalars):
+def _fill_cpu(*arrays_then_scalars, parallel: bool = True):
     *tensors, seed, stream = arrays_then_scalars
-    fill_rows(*(t.numpy() for t in tensors), seed, stream)
-
-
-def _fill_cpu_serial(*arrays_then_scalars):
-    *tensors, seed, stream = arrays_then_scalars
-    fill_rows(*(t.numpy() for t in tensors), seed, stream, parallel=False)
+    fill_rows(*(t.numpy() for t in tensors), seed, stream, parallel=parallel)
 
 
 def _fill_cuda(*arrays_then_scalars):
