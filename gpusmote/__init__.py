@@ -12,9 +12,25 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
 ).is_file():
     __path__.append(str(_checkout))  # noqa: F821 (the package's own __path__)
 
-from gpusmote._smote import SMOTE  # noqa: E402
-from gpusmote.neighbors import NearestNeighbors  # noqa: E402
-
 __version__ = "0.1.0"
 
 __all__ = ["NearestNeighbors", "SMOTE", "__version__"]
+
+# The estimators import scikit-learn and imbalanced-learn (about 2 s cold):
+# loaded on first use, so `gpusmote --help`, argument errors and an interrupt
+# while starting up answer at once.
+_LAZY = {"SMOTE": "gpusmote._smote", "NearestNeighbors": "gpusmote.neighbors"}
+
+
+def __getattr__(name: str):
+    if name in _LAZY:
+        import importlib
+
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'gpusmote' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))

@@ -1,8 +1,10 @@
 """Exact k nearest neighbours of every row among the other rows (CPU path).
 
 Tie rule (shared by every device): the neighbours of row ``i`` are the ``k``
-rows ``j != i`` with the smallest squared Euclidean distance computed in float64,
-ties broken by the lower row index. The row itself is excluded by index, never by
+rows ``j != i`` with the smallest squared Euclidean distance computed in float64
+(from the differences times a power of two chosen from the data, exact: no
+square under- or overflows, and a power-of-two scale of the data changes
+nothing), ties broken by the lower row index. The row itself is excluded by index, never by
 distance, so a duplicate of row ``i`` is a genuine neighbour at distance 0 (its
 synthetic samples are copies of the row). imbalanced-learn instead queries
 ``k + 1`` neighbours and drops column 0, assuming it is the row itself; on data
@@ -35,9 +37,9 @@ _UNIT_ROUNDOFF_F32 = 2.0**-24
 #: Half the spacing of float32's subnormals: the largest absolute error of a
 #: float32 rounding or product that underflows.
 _UNDERFLOW_F32 = 2.0**-150
-#: Powers of two the rows may be scaled by (so that the scale squared stays a
-#: normal float64).
-_MAX_SCALE_EXPONENT = 500
+#: Powers of two the rows may be scaled by: the scale stays a normal float64,
+#: so data from about 1e-300 to 1e300 is brought to unit scale.
+_MAX_SCALE_EXPONENT = 1022
 
 
 def n_candidates(k: int, n_points: int) -> int:
@@ -65,8 +67,9 @@ class Prepared:
     for queries, so that one GEMM gives ``|b|^2 - 2 a.b``. ``sq_norms`` is
     ``|a|^2`` of the float32 rows (float64), ``error_bounds`` bounds, per row,
     the error of any of its approximate distances; both, like the GEMM's
-    values, are in scaled units: times ``unscale`` gives the data's units.
-    ``mean``, ``scale`` and ``max_norm`` describe the points.
+    values, are in scaled units, the units of the exact re-rank's distances
+    (it scales the differences by the same ``scale``). ``mean``, ``scale``
+    and ``max_norm`` describe the points.
     """
 
     rows: object
@@ -76,45 +79,48 @@ class Prepared:
     max_norm: float
     scale: float = 1.0
 
-    @property
-    def unscale(self) -> float:
-        """Factor from squared distances in scaled units to the data's (exact:
-        a power of two)."""
-        return 1.0 / (self.scale * self.scale)
 
-    def proof_inputs(self, cand_bound, sq_norms, error_bounds):
-        """The re-rank's ``cand_bound, query_sq_norms, error_bounds`` in the
-        data's units (the exact distances' units). Where that overflows float64
-        (data beyond about 1e154), the error bound is infinite: the proof
-        fails and the row is searched exhaustively."""
-        with np.errstate(over="ignore", invalid="ignore"):  # overflow is what is checked for
-            cand_bound, sq_norms = cand_bound * self.unscale, sq_norms * self.unscale
-            error_bounds = error_bounds * self.unscale
-            overflowed = ~(abs(cand_bound + sq_norms) < np.inf)
-        error_bounds[overflowed] = np.inf
-        return cand_bound, sq_norms, error_bounds
-
-
-def _power_of_two_scale(data, mean, xp: ModuleType) -> float:
-    """A power of two that brings the centred points' largest norm into [0.5, 1).
+def scale_from_ranges(lowest, highest) -> float:
+    """A power of two that brings ``sqrt(d)`` times the widest column range,
+    a bound on the norms of the centred rows and of their differences, into
+    [0.5, 1) (within the cap :data:`_MAX_SCALE_EXPONENT`).
 
     float32 has 8 exponent bits: data at 1e-22 has products that underflow
     and data at 1e19 squared norms that overflow, and either breaks the GEMM's
-    relative error bound. Scaling by a power of two is exact, so the float32
-    stage sees the same numbers at a safe magnitude; the bounds are scaled
-    back. From the columns' ranges (a bound on the norms from two reads of the
-    data, without an n x d float64 copy).
+    relative error bound; float64 squares overflow above 1e154 and underflow
+    below 1e-160. Scaling by a power of two is exact, so both stages see the
+    same numbers at unit scale, and the neighbours do not depend on a power of
+    two scale of the data. Columns' minima and maxima are exact in any
+    reduction order, so every device (and the sparse search) gets the same
+    scale.
+
+    Parameters
+    ----------
+    lowest, highest : float64 arrays of shape (n_features,)
+        Every column's smallest and largest value.
     """
-    if len(data) == 0:
+    n_features = lowest.shape[0]
+    # Halves, so that a range beyond float64's largest value does not overflow.
+    half_range = float((highest * 0.5 - lowest * 0.5).max()) if n_features else 0.0
+    if not 0.0 < half_range < math.inf:
         return 1.0
-    lowest = data.min(axis=0).astype(np.float64)
-    highest = data.max(axis=0).astype(np.float64)
-    spread = float(xp.maximum(highest - mean, mean - lowest).max())
-    radius = spread * math.sqrt(data.shape[1])
-    if not (0.0 < radius < math.inf):
+    mantissa, exponent = math.frexp(half_range)
+    exponent += 1 + math.frexp(mantissa * math.sqrt(n_features))[1]
+    return math.ldexp(1.0, -min(max(exponent, -_MAX_SCALE_EXPONENT), _MAX_SCALE_EXPONENT))
+
+
+def power_of_two_scale(*row_sets, xp: ModuleType = np) -> float:
+    """:func:`scale_from_ranges` over the rows of every array of ``row_sets``
+    (points and queries: every difference a distance takes), from two reads of
+    each, without an n x d float64 copy."""
+    ranges = [(rows.min(axis=0).astype(np.float64), rows.max(axis=0).astype(np.float64))
+              for rows in row_sets if len(rows)]
+    if not ranges:
         return 1.0
-    exponent = min(max(math.frexp(radius)[1], -_MAX_SCALE_EXPONENT), _MAX_SCALE_EXPONENT)
-    return math.ldexp(1.0, -exponent)
+    lowest, highest = ranges[0]
+    for low, high in ranges[1:]:
+        lowest, highest = xp.minimum(lowest, low), xp.maximum(highest, high)
+    return scale_from_ranges(lowest, highest)
 
 
 def _centred_chunks(data, mean, scale, xp):
@@ -144,15 +150,18 @@ def _error_bounds(norms, max_point_norm: float, n_features: int):
     return relative + underflow
 
 
-def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_rows) -> Prepared:
-    """Centre ``data`` (on its own mean, or the ``points``' one), round it to
-    float32 and bound the error, in chunks (no n x d float64 copy);
+def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_rows,
+             scale: float | None = None) -> Prepared:
+    """Centre ``data`` (on its own mean, or the ``points``' one), scale it (by
+    ``scale``, the ``points``' one, or else its own :func:`power_of_two_scale`),
+    round it to float32 and bound the error, in chunks (no n x d float64 copy);
     ``write_rows(rows, part32, sq32)`` lays out one chunk of the float32 rows.
     Centring does not change distances but shrinks the norms, and so the float32
     error bound."""
     n_rows, n_features = data.shape
     mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
-    scale = _power_of_two_scale(data, mean, xp) if points is None else points.scale
+    if scale is None:
+        scale = power_of_two_scale(data, xp=xp) if points is None else points.scale
     rows = xp.empty((n_rows, n_features + n_extra), dtype=np.float32)
     sq_norms = xp.empty(n_rows, dtype=np.float64)
     norms = xp.empty(n_rows, dtype=np.float64)
@@ -178,9 +187,10 @@ def _plain_rows(rows, part32, sq32):
     rows[...] = part32
 
 
-def prepare_points(data, xp: ModuleType = np) -> Prepared:
-    """``[-2b, |b|^2]`` rows for the points (centred on their mean)."""
-    return _prepare(data, xp, None, 1, _point_rows)
+def prepare_points(data, xp: ModuleType = np, scale: float | None = None) -> Prepared:
+    """``[-2b, |b|^2]`` rows for the points (centred on their mean; ``scale``
+    defaults to their own :func:`power_of_two_scale`)."""
+    return _prepare(data, xp, None, 1, _point_rows, scale)
 
 
 def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
@@ -188,16 +198,18 @@ def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
     return _prepare(queries, xp, points, 1, _query_rows)
 
 
-def prepare_plain(data, xp: ModuleType = np, points: Prepared | None = None) -> Prepared:
+def prepare_plain(data, xp: ModuleType = np, points: Prepared | None = None,
+                  scale: float | None = None) -> Prepared:
     """Centred float32 rows without the extra column (what FAISS searches).
 
-    With ``points=None`` the rows are the points (centred on their own mean);
-    else they are queries, centred and bounded like :func:`prepare_queries`.
+    With ``points=None`` the rows are the points (centred on their own mean,
+    scaled by ``scale`` or their own :func:`power_of_two_scale`); else they are
+    queries, centred, scaled and bounded like :func:`prepare_queries`.
     The error bounds also cover distances computed as ``|a|^2 + |b|^2 - 2 a.b``
     from float32 norms (FAISS's formula): the same ``(d + 8) u (|a| + |b|)^2``
     terms, taken twice.
     """
-    return _prepare(data, xp, points, 0, _plain_rows)
+    return _prepare(data, xp, points, 0, _plain_rows, scale)
 
 
 def query_block(points, start: int, stop: int, xp: ModuleType = np):
@@ -259,7 +271,8 @@ def kneighbors_of_queries(
     to a point finds it at distance 0)."""
     check_k(k, len(data), excluding_self=False)
     exact, exact_queries = exact_view(data), exact_view(queries)
-    prepared = prepare_points(data)
+    # One scale for both: the queries' differences from the points stay at unit scale too.
+    prepared = prepare_points(data, scale=power_of_two_scale(data, queries))
     prepared_queries = prepare_queries(queries, prepared)
 
     def block(start, stop):
@@ -302,8 +315,7 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
         cand_idx = np.empty((stop - start, m), dtype=np.int64)
         cand_bound = np.empty(stop - start, dtype=np.float64)
         block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_bound)
-        return rerank_exact(exact_queries, exact, cand_idx,
-                            *prepared.proof_inputs(cand_bound, sq_norms, error_bounds),
+        return rerank_exact(exact_queries, exact, prepared.scale, cand_idx, cand_bound, sq_norms, error_bounds,
                             query_offset, exhaustive, out[start:stop])
 
     starts = range(0, n_queries, block)

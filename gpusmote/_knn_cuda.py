@@ -15,7 +15,15 @@ from types import ModuleType
 
 import numpy as np
 
-from gpusmote._knn import check_k, exact_view, n_candidates, prepare_points, prepare_queries, query_block
+from gpusmote._knn import (
+    check_k,
+    exact_view,
+    n_candidates,
+    power_of_two_scale,
+    prepare_points,
+    prepare_queries,
+    query_block,
+)
 from gpusmote.kernels.neighbors import CUDA_MAX_K, NO_SELF, cuda_kernels
 
 #: Queries per block (one thread each in the kernels).
@@ -82,7 +90,7 @@ def kneighbors_of_queries_cuda(
     """The CUDA twin of :func:`gpusmote._knn.kneighbors_of_queries`."""
     check_k(k, len(data), excluding_self=False)
     exact, exact_queries = exact_view(data, xp), exact_view(queries, xp)
-    prepared = prepare_points(data, xp)
+    prepared = prepare_points(data, xp, power_of_two_scale(data, queries, xp=xp))
     prepared_queries = prepare_queries(queries, prepared, xp)
 
     def block(q0, q1):
@@ -99,15 +107,15 @@ def check_cuda_k(k: int) -> None:
         raise ValueError(f"k_neighbors={k} is above the CUDA engine's limit of {CUDA_MAX_K}; use device='cpu'.")
 
 
-def rerank_on_device(exact_queries, exact, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
-                     exhaustive, out, fell_back) -> None:
+def rerank_on_device(exact_queries, exact, scale, cand_idx, cand_bound, query_sq_norms, error_bounds,
+                     query_offset, exhaustive, out, fell_back) -> None:
     """Launch the CUDA exact re-rank (:func:`gpusmote.kernels.neighbors.rerank_exact`'s
-    twin), one thread per query; ``fell_back`` gets 1 for each query searched
-    exhaustively."""
+    twin, same arguments), one thread per query; ``fell_back`` gets 1 for each
+    query searched exhaustively."""
     grid = -(-len(cand_idx) // _THREADS)
     cuda_kernels().rerank[grid, _THREADS](
-        exact_queries, exact, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive,
-        out, fell_back,
+        exact_queries, exact, scale, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+        exhaustive, out, fell_back,
     )
 
 
@@ -136,8 +144,7 @@ def _search_cuda(exact, prepared, n_queries, block_of, k, m, n_candidates_total,
             values_t = xp.matmul(points[p0:p1], queries.T)  # (points, queries)
             kernels.select[grid, _THREADS](values_t, p0, query_offset, cand_vals, cand_idx)
         cand_bound = cand_vals.max(axis=1).astype(np.float64)
-        rerank_on_device(exact_queries, exact, cand_idx,
-                         *prepared.proof_inputs(cand_bound, sq_norms, error_bounds),
+        rerank_on_device(exact_queries, exact, prepared.scale, cand_idx, cand_bound, sq_norms, error_bounds,
                          query_offset, exhaustive, out[q0:q1], fell_back[q0:q1])
     record.last_fallback_rows = int(fell_back.sum())
     return out

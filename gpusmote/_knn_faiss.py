@@ -19,7 +19,9 @@ neighbour tables are identical to the CPU path's whatever FAISS's rounding:
   lower bound is searched again exhaustively in float64.
 
 The rows are centred on the points' mean before FAISS sees them (distances do
-not change; the norms, and so the error bound, shrink).
+not change; the norms, and so the error bound, shrink) and scaled by a power of
+two (exact; the re-rank scales its differences by the same one, so FAISS's
+values, the bounds and the exact distances share units).
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from types import ModuleType
 import numpy as np
 
 from gpusmote._device_input import to_host
-from gpusmote._knn import check_k, exact_view, n_candidates, prepare_plain
+from gpusmote._knn import check_k, exact_view, n_candidates, power_of_two_scale, prepare_plain
 from gpusmote._knn_cuda import check_cuda_k, rerank_on_device
 from gpusmote.kernels.neighbors import NO_SELF, rerank_exact
 
@@ -195,7 +197,7 @@ def kneighbors_of_queries_faiss(
     """The FAISS-candidate twin of :func:`gpusmote._knn.kneighbors_of_queries`
     (no row excluded; a query equal to a point finds it at distance 0)."""
     check_k(k, len(data), excluding_self=False)
-    points = prepare_plain(data, xp)
+    points = prepare_plain(data, xp, scale=power_of_two_scale(data, queries, xp=xp))
     prepared_queries = prepare_plain(queries, xp, points=points)
     m = min(len(data), k + 4)
 
@@ -218,17 +220,17 @@ def _rerank_blocks(exact, exact_queries, prepared_queries, candidates, k, exhaus
     for q0 in range(0, n_queries, block):
         q1 = min(n_queries, q0 + block)
         cand_idx, cand_bound, query_offset = candidates(q0, q1)
-        # FAISS's values are whole distances: no |a|^2 to add back.
+        # FAISS's values are whole distances (in the scaled units of the
+        # re-rank's): no |a|^2 to add back.
         no_norms = xp.zeros(q1 - q0, dtype=np.float64)
-        proof = prepared_queries.proof_inputs(cand_bound, no_norms, prepared_queries.error_bounds[q0:q1])
+        args = (exact_queries[q0:q1], exact, prepared_queries.scale, cand_idx, cand_bound, no_norms,
+                prepared_queries.error_bounds[q0:q1], query_offset, exhaustive, out[q0:q1])
         if on_cuda:
             fell_back = xp.zeros(q1 - q0, dtype=np.int64)
-            rerank_on_device(exact_queries[q0:q1], exact, cand_idx, *proof, query_offset, exhaustive,
-                             out[q0:q1], fell_back)
+            rerank_on_device(*args, fell_back)
             n_fallback += int(fell_back.sum())
         else:
-            n_fallback += rerank_exact(exact_queries[q0:q1], exact, cand_idx, *proof, query_offset,
-                                       exhaustive, out[q0:q1])
+            n_fallback += rerank_exact(*args)
     record.last_fallback_rows = n_fallback
     return out
 

@@ -10,6 +10,10 @@ them: memory is the rows' nonzeros plus one block of approximate distances.
 2. ``sparse_rerank`` recomputes those candidates exactly by merging the rows'
    column indices, and proves the result with the float64 stage's error bound;
    a query whose proof fails is searched exhaustively.
+
+Both stages scale the rows by the dense search's power of two (from the
+columns' ranges, implicit zeros included: the same scale as for the densified
+rows), so neither under- nor overflows at 1e-300 or 1e300.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from gpusmote._knn import check_k, n_candidates
+from gpusmote._knn import check_k, n_candidates, scale_from_ranges
 from gpusmote.kernels.sparse_neighbors import sparse_rerank
 
 #: Bytes of one block of approximate distances (queries x points, float64).
@@ -38,6 +42,18 @@ def canonical_csr(data) -> sparse.csr_matrix:
     rows.sum_duplicates()
     rows.sort_indices()
     return rows
+
+
+def _column_ranges(rows: sparse.csr_matrix) -> tuple[np.ndarray, np.ndarray]:
+    """Every column's minimum and maximum as float64, implicit zeros included
+    (as the densified rows' columns), from canonical CSR ``rows`` in one pass
+    over the nonzeros (SciPy's ``min(axis=0)`` copies them to CSC first)."""
+    n_rows, n_features = rows.shape
+    full = np.bincount(rows.indices, minlength=n_features) == n_rows  # no implicit zero
+    lowest, highest = np.where(full, np.inf, 0.0), np.where(full, -np.inf, 0.0)
+    np.minimum.at(lowest, rows.indices, rows.data)
+    np.maximum.at(highest, rows.indices, rows.data)
+    return lowest, highest
 
 
 def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = None) -> np.ndarray:
@@ -62,7 +78,11 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
     n_points = data.shape[0]
     check_k(k, n_points)
     rows = canonical_csr(data)
-    rows64 = rows.astype(np.float64, copy=False)  # exact for every numeric dtype up to 2**53
+    scale = scale_from_ranges(*_column_ranges(rows))
+    # The approximate stage's rows, scaled (exact); float64 is exact for every
+    # numeric dtype up to 2**53. A new data array; the indices are shared.
+    rows64 = sparse.csr_matrix((rows.data.astype(np.float64) * scale, rows.indices, rows.indptr),
+                               shape=rows.shape)
     sq_norms = np.asarray(rows64.multiply(rows64).sum(axis=1)).ravel()
     # Each sum has at most (row nonzeros) terms: the float32 bound's form with
     # float64's unit roundoff, twice over, with the largest norm for |b|.
@@ -81,7 +101,7 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
             others = np.arange(n_points - 1)[None, :]
             cand_idx = others + (others >= np.arange(q0, q1)[:, None])
             no_bound = np.full(q1 - q0, np.inf)
-            return sparse_rerank(rows.indptr, rows.indices, rows.data, q0, cand_idx, no_bound,
+            return sparse_rerank(rows.indptr, rows.indices, rows.data, scale, q0, cand_idx, no_bound,
                                  no_bound, 2 * terms, True, out[q0:q1])
         approx = (rows64[q0:q1] @ points_t).toarray()
         approx *= -2.0
@@ -91,7 +111,7 @@ def sparse_kneighbors_excluding_self(data, k: int, *, block_bytes: int | None = 
         approx[own, q0 + own] = np.inf  # never its own neighbour
         cand_idx = np.argpartition(approx, m - 1, axis=1)[:, :m]
         cand_bound = np.take_along_axis(approx, cand_idx, axis=1).max(axis=1)
-        return sparse_rerank(rows.indptr, rows.indices, rows.data, q0,
+        return sparse_rerank(rows.indptr, rows.indices, rows.data, scale, q0,
                              np.ascontiguousarray(cand_idx, dtype=np.int64), cand_bound,
                              error_bounds[q0:q1], 2 * terms, False, out[q0:q1])
 

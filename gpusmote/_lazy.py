@@ -11,6 +11,7 @@ rows themselves are made by ``gpusmote.kernels.synthesize``.
 from __future__ import annotations
 
 import numbers
+import operator
 from dataclasses import dataclass
 
 import numpy as np
@@ -93,16 +94,8 @@ class SyntheticTable:
         IndexError
             If an index is out of range.
         """
-        indices = np.asarray(indices)
-        if indices.size and indices.dtype.kind not in "iu":
-            raise TypeError(f"indices must be integers, got {indices.dtype}")
-        indices = indices.astype(np.int64, copy=False).reshape(-1)
         n_total, n_rows = len(self), len(self.X)
-        indices = np.where(indices < 0, indices + n_total, indices)
-        bad = (indices < 0) | (indices >= n_total)
-        if bad.any():
-            raise IndexError(f"index {int(np.asarray(indices)[bad][0])} is out of range for "
-                             f"{n_total} rows")
+        indices = _positions(indices, n_total)
         synthetic = indices >= n_rows
         cls = np.searchsorted(self.block_starts, indices, side="right") - 1
         cls = np.where(synthetic, cls, 0)
@@ -110,6 +103,37 @@ class SyntheticTable:
         js = np.where(synthetic, indices - starts, 0)
         source = np.where(synthetic, -1, indices)
         return Locations(source=source, js=js, cls=cls)
+
+
+def _positions(indices, n_total: int) -> np.ndarray:
+    """Integer indices as int64 positions in ``[0, n_total)``, negative ones
+    counted from the end; range-checked before any cast, so an unsigned or
+    Python int beyond int64 (which a cast would wrap to -1) is an IndexError."""
+    array = np.asarray(indices)
+    if array.dtype == object or array.dtype.kind == "f":
+        # Python ints beyond 64 bits (NumPy makes [0, 2**64 - 1] float64), or
+        # not integers at all: element by element.
+        array = np.asarray(indices, dtype=object)
+        try:
+            values = [operator.index(value) for value in array.reshape(-1)]
+        except TypeError:
+            raise TypeError(f"indices must be integers, got {array.dtype}") from None
+        out_of_range = [value for value in values if not -n_total <= value < n_total]
+        if out_of_range:
+            raise IndexError(f"index {out_of_range[0]} is out of range for {n_total} rows")
+        return np.array(values, dtype=np.int64)
+    if array.size and array.dtype.kind not in "iu":
+        raise TypeError(f"indices must be integers, got {array.dtype}")
+    array = array.reshape(-1)
+    if array.dtype.kind == "u":
+        bad = array >= n_total
+    else:
+        array = array.astype(np.int64, copy=False)
+        bad = (array < -n_total) | (array >= n_total)
+    if bad.any():
+        raise IndexError(f"index {array[bad][0]} is out of range for {n_total} rows")
+    array = array.astype(np.int64, copy=False)
+    return np.where(array < 0, array + n_total, array)
 
 
 def build_table(X, y, *, sampling_strategy="auto", k_neighbors: int = 5,

@@ -18,6 +18,7 @@ from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, t
 from gpusmote._engine import resample_dense, resample_sparse
 from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
 from gpusmote._labels import with_cached_labels
+from gpusmote._neighbor_table import checked_neighbor_table
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
 from gpusmote.neighbors import NearestNeighbors
@@ -210,7 +211,8 @@ class SMOTE(BaseOverSampler):
             # (sparse stays sparse), in host memory.
             X_class = X_class if sparse.issparse(X_class) else backend.to_host(X_class)
             self.nn_k_.fit(X_class)
-            return np.asarray(self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:])
+            table = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+            return checked_neighbor_table(table, X_class.shape[0])
 
         return find_with_estimator
 

@@ -14,18 +14,32 @@ chunks. The output is identical to ``SMOTE.fit_resample`` on the whole file
 in memory. It is written to a temporary file beside the destination and
 renamed into place only when complete; any failure or interrupt removes it,
 and the input is only ever read.
+
+A run holds an exclusive ``flock`` on its temporary file for as long as it
+lives; the kernel drops it when the process dies, even by SIGKILL. So a later
+run to the same destination can tell the temporary files of dead runs (it can
+lock them: it removes them) from those of runs still going (it cannot: it
+leaves them), whatever became of their process ids.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import os
 import re
-import tempfile
+import secrets
+import shutil
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
+
+try:
+    import fcntl
+except ImportError:  # not POSIX: no locks, so leftovers are never taken for dead
+    fcntl = None
 
 import numpy as np
 import pyarrow as pa
@@ -34,12 +48,18 @@ from gpusmote._device import resolve_device
 from gpusmote._engine import ClassPlan, _synthetic_chunks
 from gpusmote._progress import PassProgress
 from gpusmote._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
-                               feature_matrix, file_format, open_writer, read_batches,
-                               read_schema, split_columns, synthetic_batch)
+                               feature_matrix, file_format, has_rows, open_writer, read_batches,
+                               read_schema, split_columns, synthetic_batch, unwritable_reason)
 from gpusmote._timing import PhaseTimes
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
 COLLECT_BUDGET_BYTES = 256 * 2**20
+
+#: A temporary file's name ends in this many random hex digits and ``.partial``.
+_TOKEN_HEX = 8
+_SUFFIX = ".partial"
+
+_FORMAT_NAMES = {"parquet": "Parquet", "arrow": "Arrow", "csv": "CSV"}
 
 
 @dataclass
@@ -57,7 +77,10 @@ class Options:
     chunk_rows: int = 1 << 18
     passthrough: list[str] = field(default_factory=list)
     overwrite: bool = False
+    #: Progress bars and notes (removed leftovers) on stderr.
     progress: bool = True
+    #: Refuse up front an output that cannot fit in the destination's free space.
+    space_check: bool = True
     collect_budget_bytes: int = COLLECT_BUDGET_BYTES
 
 
@@ -143,13 +166,239 @@ def _sampling_strategy(sampler, counts: Counter) -> tuple[list, dict]:
 
 
 def _check_destination(options: Options) -> None:
-    if options.input.resolve() == options.output.resolve():
-        raise ValueError("the output must not be the input file")
-    if options.output.exists() and not options.overwrite:
-        raise ValueError(f"{options.output} exists; pass --overwrite to replace it")
+    """Fail on a bad input or output path before anything is read."""
+    output, directory = options.output, options.output.parent
     if not options.input.is_file():
         raise ValueError(f"input file {options.input} does not exist")
-    file_format(options.input), file_format(options.output)  # known extensions, or a clear error
+    if options.input.resolve() == output.resolve():
+        raise ValueError("the output must not be the input file")
+    if not directory.exists():
+        raise ValueError(f"output directory {directory} does not exist")
+    if not directory.is_dir():
+        raise ValueError(f"output directory {directory} is not a directory")
+    if output.is_dir():  # otherwise found only by the rename, after all the work
+        raise ValueError(f"output {output} is a directory; name a file")
+    if output.exists() and not options.overwrite:
+        raise ValueError(f"{output} exists; pass --overwrite to replace it")
+    file_format(options.input), file_format(output)  # known extensions, or a clear error
+
+
+def _read_columns(options: Options) -> tuple[pa.Schema, Columns]:
+    """The input's schema (as the reads will give it) and how its columns are used."""
+    schema = None
+    try:
+        schema = read_schema(options.input)
+        if not has_rows(options.input):  # a header-only CSV reads as null-typed columns
+            only_header = " (only a header)" if file_format(options.input) == "csv" else ""
+            raise ValueError(f"{options.input} has no rows{only_header}")
+        columns = split_columns(schema, options.target, options.passthrough)
+        if file_format(options.input) == "csv":  # types that do not depend on the rows read first
+            read_types = csv_column_types(schema, columns)
+            # Every column has an explicit type: the schema the reads will have.
+            schema = pa.schema([field.with_type(read_types[field.name]) for field in schema])
+            columns = dataclasses.replace(
+                split_columns(schema, options.target, options.passthrough), read_types=read_types)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # opening reads the first block
+        raise _unparsable(options, error, schema and schema.names) from error
+    return schema, columns
+
+
+def _check_output_types(options: Options, columns: Columns, schema: pa.Schema) -> None:
+    """Fail up front on a column the output format cannot hold (a list in CSV),
+    naming it and the formats that can."""
+    kind = file_format(options.output)
+    if unwritable_reason(schema, kind) is None:  # one try; column by column only to name it
+        return
+    for field_ in schema:
+        reason = unwritable_reason(pa.schema([field_]), kind)
+        if reason is None:
+            continue
+        role = ("target" if field_.name == columns.target else
+                "passthrough" if field_.name in columns.passthrough else "feature")
+        others = [f".{other}" for other in _FORMAT_NAMES
+                  if other != kind and unwritable_reason(pa.schema([field_]), other) is None]
+        instead = f"; write {' or '.join(others)} output instead" if others else ""
+        raise ValueError(f"{_FORMAT_NAMES[kind]} output cannot hold {role} column "
+                         f"{field_.name!r} ({field_.type}): {reason}{instead}")
+
+
+def _name_max(directory: Path) -> int:
+    """The longest file name ``directory``'s file system allows, in bytes."""
+    try:
+        return os.pathconf(directory, "PC_NAME_MAX")
+    except (OSError, ValueError):
+        return 255
+
+
+def _cut(text: str, n_bytes: int) -> str:
+    """The longest start of ``text`` that encodes to at most ``n_bytes``
+    (file-system encoding), cut between characters."""
+    used = 0
+    for i, char in enumerate(text):
+        used += len(os.fsencode(char))
+        if used > n_bytes:
+            return text[:i]
+    return text
+
+
+def _partial_prefix(output: Path) -> str:
+    """The start of the names of ``output``'s temporary files: ``.NAME.``, or,
+    where that would make a name too long for the file system,
+    ``.START~HASH.`` (the name's start and a hash of all of it), so that every
+    temporary name fits and stays recognisable as ``output``'s."""
+    room = _name_max(output.parent) - _TOKEN_HEX - len(_SUFFIX)
+    prefix = f".{output.name}."
+    if len(os.fsencode(prefix)) <= room:
+        return prefix
+    digest = hashlib.sha256(os.fsencode(output.name)).hexdigest()[:8]
+    return f".{_cut(output.name, room - len(f'.~{digest}.'))}~{digest}."
+
+
+def _leftover_pattern(output: Path) -> re.Pattern:
+    # [a-z0-9_]: the token alphabet of tempfile too, which named these files before.
+    return re.compile(re.escape(_partial_prefix(output)) + rf"[a-z0-9_]{{{_TOKEN_HEX}}}"
+                      + re.escape(_SUFFIX))
+
+
+def _same_file(path: Path, fd: int) -> bool:
+    """Whether ``path`` still names the file open as ``fd``."""
+    try:
+        found, held = os.stat(path, follow_symlinks=False), os.fstat(fd)
+    except FileNotFoundError:
+        return False
+    return (found.st_dev, found.st_ino) == (held.st_dev, held.st_ino)
+
+
+def _remove_if_dead(path: Path) -> bool:
+    """Remove ``path`` if no live run holds its lock; True if removed."""
+    try:
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+    except OSError:  # gone, or not ours to open
+        return False
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by a live run (or no locks on this file system): leave it
+        os.close(fd)
+        return False
+    try:
+        if not _same_file(path, fd):
+            return False
+        path.unlink()
+        return True
+    except OSError:
+        return False
+    finally:
+        os.close(fd)
+
+
+def remove_leftovers(output: Path) -> list[Path]:
+    """Remove the temporary files that dead runs (killed, say by SIGKILL) left
+    beside ``output``; those of runs still going are left alone.
+
+    Returns
+    -------
+    list of Path
+        The files removed.
+    """
+    if fcntl is None:
+        return []
+    pattern = _leftover_pattern(output)
+    try:
+        names = sorted(entry.name for entry in os.scandir(output.parent)
+                       if pattern.fullmatch(entry.name))
+    except OSError:
+        return []
+    return [output.parent / name for name in names if _remove_if_dead(output.parent / name)]
+
+
+class _Partial:
+    """The output's temporary file, created beside it and locked for the whole
+    run (see the module notes); removed on leaving the block unless
+    :meth:`commit` renamed it into place."""
+
+    def __init__(self, output: Path) -> None:
+        self.output, self.path, self._fd = output, None, None
+
+    def __enter__(self) -> _Partial:
+        try:
+            while not self._create():
+                pass
+        except BaseException:  # an interrupt in here too leaves nothing behind
+            self.__exit__()
+            raise
+        return self
+
+    def _create(self) -> bool:
+        """Create and lock a new temporary file; False if another run removed
+        it before the lock was ours (try again)."""
+        name = f"{_partial_prefix(self.output)}{secrets.token_hex(_TOKEN_HEX // 2)}{_SUFFIX}"
+        try:
+            self._fd = os.open(self.output.parent / name, os.O_RDWR | os.O_CREAT | os.O_EXCL,
+                               0o600)
+        except FileExistsError:
+            return False
+        except OSError as error:
+            raise ValueError(f"cannot write to output directory {self.output.parent}: "
+                             f"{error.strerror}") from error
+        self.path = self.output.parent / name
+        if fcntl is not None:
+            try:
+                fcntl.flock(self._fd, fcntl.LOCK_EX)  # waits out a run checking it for leftovers
+            except OSError:  # no locks here: other runs cannot lock it either, so never remove it
+                pass
+        if _same_file(self.path, self._fd):
+            return True
+        os.close(self._fd)  # that run removed it between our create and lock
+        self.path = self._fd = None
+        return False
+
+    def commit(self, mode: int) -> None:
+        """Give the file ``mode`` and rename it to the output."""
+        os.chmod(self.path, mode)
+        os.replace(self.path, self.output)
+        self.path = None
+
+    def __exit__(self, *exc_info) -> None:
+        try:
+            if self.path is not None:
+                self.path.unlink(missing_ok=True)
+        finally:
+            if self._fd is not None:
+                os.close(self._fd)  # after the unlink: no other run may take it meanwhile
+            self.path = self._fd = None
+
+
+def _format_bytes(n: float) -> str:
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB"):
+        if n < 1024 or unit == "TiB":
+            return f"{n:,.0f} {unit}" if unit == "B" else f"{n:,.1f} {unit}"
+        n /= 1024
+
+
+def estimated_output_bytes(input_bytes: int, n_rows: int, n_synthetic: int,
+                           columns: Columns, schema: pa.Schema) -> int:
+    """A rough, low estimate of the output's size.
+
+    The original rows take what they take in the input; a synthetic row the
+    input's bytes per row or its features' binary size, whichever is less
+    (interpolated values compress badly, but its passthrough values are null).
+    """
+    width = sum(schema.field(name).type.bit_width // 8 for name in columns.features)
+    return int(input_bytes + n_synthetic * min(input_bytes / max(n_rows, 1), width))
+
+
+def _check_space(options: Options, columns: Columns, schema: pa.Schema, counts: Counter,
+                 strategy: dict) -> None:
+    """Refuse an output that cannot fit in the destination's free space."""
+    n_rows, n_synthetic = sum(counts.values()), sum(strategy.values())
+    need = estimated_output_bytes(options.input.stat().st_size, n_rows, n_synthetic, columns,
+                                  schema)
+    free = shutil.disk_usage(options.output.parent).free
+    if need > free:
+        raise ValueError(
+            f"the output would take about {_format_bytes(need)} ({n_rows + n_synthetic:,} rows) "
+            f"but {options.output.parent} has {_format_bytes(free)} free; pass --no-space-check "
+            f"to write anyway")
 
 
 def resample_file(options: Options) -> dict:
@@ -169,68 +418,56 @@ def resample_file(options: Options) -> dict:
                     device=options.device, rng=options.rng)
     sampler._validate_params()
     times, start = PhaseTimes(), time.perf_counter()
-    schema = None
-    try:
-        schema = read_schema(options.input)
-        columns = split_columns(schema, options.target, options.passthrough)
-        if file_format(options.input) == "csv":  # types that do not depend on the rows read first
-            read_types = csv_column_types(schema, columns)
-            # Every column has an explicit type: the schema the reads will have.
-            schema = pa.schema([field.with_type(read_types[field.name]) for field in schema])
-            columns = dataclasses.replace(
-                split_columns(schema, options.target, options.passthrough), read_types=read_types)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # opening reads the first block
-        raise _unparsable(options, error, schema and schema.names) from error
+    schema, columns = _read_columns(options)
     out_schema = columns.output_schema(schema)
+    _check_output_types(options, columns, out_schema)
+    removed = remove_leftovers(options.output)
+    if removed and options.progress:
+        print(f"gpusmote: removed temporary file(s) left by killed runs: "
+              f"{', '.join(map(str, removed))}", file=sys.stderr)
     # Created first: an unwritable destination fails before any work.
-    handle, partial = tempfile.mkstemp(dir=options.output.parent or ".",
-                                       prefix=f".{options.output.name}.", suffix=".partial")
-    os.close(handle)
-    partial = Path(partial)
-    try:
-        with times.phase("pass 1: count and collect"):
-            collected = _collect(options, columns)
-            labels, strategy = _sampling_strategy(sampler, collected.counts)
-            wanted = {lab for lab, n in strategy.items() if n > 0}
-            if wanted & collected.dropped:
-                extra = _collect(options, columns, wanted & collected.dropped)
-                collected.rows.update(extra.rows)
-        backend = resolve_device(options.device)
-        sampler.device_ = backend.name
-        find_neighbors, draws = sampler._neighbor_finder(backend), sampler._draw_source(backend)
-        classes = []
-        with times.phase("k-NN"):
-            for label in sorted(wanted, key=labels.index):
-                X_class = np.concatenate(collected.rows.pop(label))
-                X_class = backend.to_device(np.ascontiguousarray(X_class))
-                classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
-        collected.rows.clear()
-        writer = open_writer(partial, out_schema, file_format(options.output))
+    with _Partial(options.output) as partial:
         try:
-            with times.phase("pass 2: write original rows"):
-                _write_originals(options, columns, writer, out_schema, collected.dictionaries)
-            with times.phase("generate and write synthetic rows"):
-                n_rows = sum(collected.counts.values())
-                offset = n_rows
-                for label, X_class, nn_idx in classes:
-                    plan = ClassPlan(label, labels.index(label), strategy[label], offset)
-                    offset += plan.n_samples
-                    for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
-                        chunk = backend.to_host(chunk)
-                        for lo in range(0, len(chunk), options.chunk_rows):
-                            writer.write_batch(synthetic_batch(
-                                chunk[lo : lo + options.chunk_rows], label, columns, out_schema,
-                                collected.dictionaries))
-        finally:
-            writer.close()
-        os.chmod(partial, _output_mode(options.output))
-        os.replace(partial, options.output)
-    except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # unparsable data in the input
-        partial.unlink(missing_ok=True)
-        raise _unparsable(options, error, schema.names) from error
-    except BaseException:
-        partial.unlink(missing_ok=True)
-        raise
+            with times.phase("pass 1: count and collect"):
+                collected = _collect(options, columns)
+                labels, strategy = _sampling_strategy(sampler, collected.counts)
+                if options.space_check:
+                    _check_space(options, columns, out_schema, collected.counts, strategy)
+                wanted = {lab for lab, n in strategy.items() if n > 0}
+                if wanted & collected.dropped:
+                    extra = _collect(options, columns, wanted & collected.dropped)
+                    collected.rows.update(extra.rows)
+            backend = resolve_device(options.device)
+            sampler.device_ = backend.name
+            find_neighbors, draws = sampler._neighbor_finder(backend), sampler._draw_source(backend)
+            classes = []
+            with times.phase("k-NN"):
+                for label in sorted(wanted, key=labels.index):
+                    X_class = np.concatenate(collected.rows.pop(label))
+                    X_class = backend.to_device(np.ascontiguousarray(X_class))
+                    classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
+            collected.rows.clear()
+            writer = open_writer(partial.path, out_schema, file_format(options.output))
+            try:
+                with times.phase("pass 2: write original rows"):
+                    _write_originals(options, columns, writer, out_schema, collected.dictionaries)
+                with times.phase("generate and write synthetic rows"):
+                    n_rows = sum(collected.counts.values())
+                    offset = n_rows
+                    for label, X_class, nn_idx in classes:
+                        plan = ClassPlan(label, labels.index(label), strategy[label], offset)
+                        offset += plan.n_samples
+                        for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
+                            chunk = backend.to_host(chunk)
+                            for lo in range(0, len(chunk), options.chunk_rows):
+                                writer.write_batch(synthetic_batch(
+                                    chunk[lo : lo + options.chunk_rows], label, columns,
+                                    out_schema, collected.dictionaries))
+            finally:
+                writer.close()
+            partial.commit(_output_mode(options.output))
+        except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # unparsable data in the input
+            raise _unparsable(options, error, schema.names) from error
     after = Counter(collected.counts)
     for label, n in strategy.items():
         after[label] += n
@@ -239,6 +476,7 @@ def resample_file(options: Options) -> dict:
         "rng": options.rng, "rows_in": n_rows, "rows_out": sum(after.values()),
         "counts_before": {str(lab): collected.counts[lab] for lab in labels},
         "counts_after": {str(lab): after[lab] for lab in labels},
+        "removed_leftovers": [str(path) for path in removed],
         "seconds": {**{k: round(v, 3) for k, v in times.items()},
                     "total": round(time.perf_counter() - start, 3)},
     }

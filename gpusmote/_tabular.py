@@ -124,17 +124,58 @@ def read_batches(path: Path, chunk_rows: int,
     return Batches(reader.schema, batches(), None, size, source.tell)
 
 
-def open_writer(path: Path, schema: pa.Schema, kind: str):
+def open_writer(path: Path | pa.NativeFile, schema: pa.Schema, kind: str):
     """A writer with ``write_batch`` and ``close`` writing ``kind`` (a
-    :func:`file_format` value) to ``path``, whatever its extension."""
+    :func:`file_format` value) to ``path`` (whatever its extension) or to a stream."""
+    where = path if isinstance(path, pa.NativeFile) else str(path)
     if kind == "parquet":
         # Dictionary encoding only where values repeat: tried on float columns
         # it fails and falls back, and made writes about 12x slower (measured).
         repeating = [f.name for f in schema if not pa.types.is_floating(f.type)]
-        return pq.ParquetWriter(path, schema, use_dictionary=repeating)
+        return pq.ParquetWriter(where, schema, use_dictionary=repeating)
     if kind == "arrow":
-        return pa_ipc.new_file(str(path), schema)
-    return pa_csv.CSVWriter(str(path), schema)
+        return pa_ipc.new_file(where, schema)
+    return pa_csv.CSVWriter(where, schema)
+
+
+def unwritable_reason(schema: pa.Schema, kind: str) -> str | None:
+    """Why ``kind`` output cannot hold columns of ``schema`` (pyarrow's words),
+    or None if it can.
+
+    Found by writing one null row to memory: the writers accept or refuse a
+    type whatever its values (CSV has no list or struct, Parquet no union),
+    so this answers before any data is read.
+    """
+    schema = pa.schema([field.with_nullable(True) for field in schema])
+    try:
+        batch = pa.record_batch([pa.nulls(1, field.type) for field in schema], schema=schema)
+    except (pa.ArrowException, TypeError):  # a type without nulls to try: let the write tell
+        return None
+    try:
+        writer = open_writer(pa.BufferOutputStream(), schema, kind)
+        try:
+            writer.write_batch(batch)
+        finally:
+            writer.close()
+    except pa.ArrowException as error:
+        return str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+    return None
+
+
+def has_rows(path: Path) -> bool:
+    """Whether the file holds at least one row (a CSV file: beyond its header).
+
+    Reads metadata only, or a CSV file's first block.
+    """
+    kind = file_format(path)
+    if kind == "parquet":
+        return pq.ParquetFile(path).metadata.num_rows > 0
+    if kind == "arrow":
+        return any(batch.num_rows for batch in _ipc_batches(path)[1])
+    with pa.OSFile(str(path)) as source:
+        reader = pa_csv.open_csv(source, read_options=pa_csv.ReadOptions(
+            block_size=CSV_INFERENCE_BYTES))
+        return any(batch.num_rows for batch in reader)  # stops at the first block with rows
 
 
 @dataclass(frozen=True)

@@ -1,30 +1,74 @@
 """``gpusmote`` command line: ``gpusmote demo``, ``gpusmote resample`` and ``gpusmote --version``.
 
 Errors exit with status 1 and one line on stderr (``--debug`` shows the
-traceback); an interrupt exits with 130 after cleaning up.
+traceback). Ctrl-C, SIGTERM and SIGHUP exit with 128 + the signal's number
+(130, 143, 129) after cleaning up, at any point from the start of :func:`main`
+(the modules it imports as needed included).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-import numpy as np
+import gpusmote  # already imported as this module's package; NumPy is imported when needed
 
-import gpusmote
+#: Signals that end a run as Ctrl-C does (schedulers, ``timeout`` and a closed
+#: terminal send these).
+CLEAN_EXIT_SIGNALS = tuple(getattr(signal, name) for name in ("SIGTERM", "SIGHUP")
+                           if hasattr(signal, name))
 
 
-def _counts(y: np.ndarray) -> str:
+class Terminated(KeyboardInterrupt):
+    """Raised by a signal in :data:`CLEAN_EXIT_SIGNALS`: a KeyboardInterrupt, so
+    that the clean-up Ctrl-C gets runs for it too."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_terminated(signum: int, frame) -> None:
+    signal.signal(signum, signal.SIG_DFL)  # the same signal again ends the process at once
+    raise Terminated(signum)
+
+
+@contextmanager
+def _signals_raise() -> Iterator[None]:
+    """Turn :data:`CLEAN_EXIT_SIGNALS` into :class:`Terminated` inside the block;
+    the previous handlers are restored after. A signal ignored on entry (SIGHUP
+    under ``nohup``) stays ignored."""
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # the only place handlers go
+        for signum in CLEAN_EXIT_SIGNALS:
+            if signal.getsignal(signum) is not signal.SIG_IGN:
+                previous[signum] = signal.signal(signum, _raise_terminated)
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, signal.SIG_DFL if handler is None else handler)
+
+
+def _counts(y) -> str:
+    import numpy as np
+
     labels, counts = np.unique(y, return_counts=True)
     return ", ".join(f"{label}: {count:,}" for label, count in zip(labels, counts))
 
 
 def run_demo(args: argparse.Namespace) -> int:
     """Resample a built-in fraud-like data set and print counts and timings."""
+    import numpy as np
+
     from gpusmote import SMOTE
     from gpusmote.datasets import make_fraud_like
 
@@ -85,7 +129,7 @@ def run_resample(args: argparse.Namespace) -> int:
         sampling_strategy=args.sampling_strategy, k_neighbors=args.k_neighbors,
         random_state=args.random_state, device=args.device, rng=args.rng,
         chunk_rows=args.chunk_rows, passthrough=args.passthrough, overwrite=args.overwrite,
-        progress=not args.quiet,
+        progress=not args.quiet, space_check=args.space_check,
     )
     summary = resample_file(options)
     if args.json:
@@ -135,7 +179,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "Every column but the target, --passthrough columns and a stored pandas index "
                     "is a feature and must be numeric (CSV features are read as float64, CSV "
                     "passthrough columns as text). The output is written to a temporary file and "
-                    "renamed when complete.")
+                    "renamed when complete; temporary files that killed runs left beside the "
+                    "output are removed.")
     resample.add_argument("input", help="input file")
     resample.add_argument("output", help="output file (its extension picks the format)")
     resample.add_argument("--target", required=True, help="the class label column")
@@ -152,6 +197,9 @@ def build_parser() -> argparse.ArgumentParser:
                           help="non-feature columns (ids, timestamps): copied for original rows, "
                                "null in synthetic ones")
     resample.add_argument("--overwrite", action="store_true", help="replace an existing output")
+    resample.add_argument("--no-space-check", dest="space_check", action="store_false",
+                          help="write even if the output's estimated size (known after pass 1) "
+                               "exceeds the destination's free space")
     resample.add_argument("--quiet", action="store_true", help="no progress bars and no summary")
     resample.add_argument("--json", action="store_true", help="print the summary as JSON")
     resample.set_defaults(handler=run_resample)
@@ -159,14 +207,20 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except KeyboardInterrupt:
-        print("gpusmote: interrupted; no output was written", file=sys.stderr)
-        return 130
+    debug = False
+    try:  # from the top: an interrupt while the parser or lazy imports load exits cleanly too
+        with _signals_raise():
+            args = build_parser().parse_args(argv)
+            debug = args.debug
+            return args.handler(args)
+    except KeyboardInterrupt as interrupt:
+        signum = getattr(interrupt, "signum", signal.SIGINT)
+        how = ("interrupted" if signum == signal.SIGINT
+               else f"stopped by {signal.Signals(signum).name}")
+        print(f"gpusmote: {how}; no output was written", file=sys.stderr)
+        return 128 + signum
     except Exception as error:  # one readable line, the traceback only on request
-        if args.debug:
+        if debug:
             traceback.print_exc()
         message = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         print(f"gpusmote: error: {message}", file=sys.stderr)

@@ -98,10 +98,10 @@ class NearestNeighbors(BaseEstimator):
         indices : ndarray of shape (n_queries, n_neighbors), int64
         """
         check_is_fitted(self, "n_samples_fit_")
-        k = self.n_neighbors if n_neighbors is None else int(n_neighbors)
+        k = self.n_neighbors if n_neighbors is None else _checked_n_neighbors(n_neighbors)
         points = self._fit_X
         if X is None:
-            self._check_k(k, self.n_samples_fit_ - 1, self.n_samples_fit_ - 1)
+            self._check_k(k, self.n_samples_fit_, self.n_samples_fit_, query_is_train=True)
             queries, indices = points, self._excluding_self(points, k)
         elif X is self._fit_input:
             self._check_k(k, self.n_samples_fit_, self.n_samples_fit_)
@@ -115,8 +115,7 @@ class NearestNeighbors(BaseEstimator):
             indices = self._backend_call(kneighbors_of_queries, points, queries, k)
         if not return_distance:
             return indices
-        diffs = queries[:, None, :].astype(np.float64) - points[indices].astype(np.float64)
-        distances = np.sqrt(np.einsum("qkf,qkf->qk", diffs, diffs))
+        distances = _euclidean(queries, points, indices)
         if points.dtype == np.float32:
             distances = distances.astype(np.float32)
         return distances, indices
@@ -151,9 +150,39 @@ class NearestNeighbors(BaseEstimator):
         return backend.to_host(gpu_search(*device_args, xp=backend.xp))
 
     @staticmethod
-    def _check_k(k: int, available: int, n_samples: int) -> None:
-        if k > available or k < 1:
+    def _check_k(k: int, n_samples_fit: int, n_samples: int, *, query_is_train: bool = False) -> None:
+        """scikit-learn's check and message: with ``X=None`` each row's own
+        entry is dropped, so ``k`` must be below ``n_samples_fit``."""
+        if k + query_is_train > n_samples_fit:
+            inequality = "n_neighbors < n_samples_fit" if query_is_train else "n_neighbors <= n_samples_fit"
             raise ValueError(
-                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k}, "
-                f"n_samples_fit = {available}, n_samples = {n_samples}"
+                f"Expected {inequality}, but n_neighbors = {k}, "
+                f"n_samples_fit = {n_samples_fit}, n_samples = {n_samples}"
             )
+
+
+def _checked_n_neighbors(n_neighbors) -> int:
+    """``kneighbors``'s ``n_neighbors``, checked in scikit-learn's order with
+    its messages (``KNeighborsMixin.kneighbors``)."""
+    if n_neighbors <= 0:
+        raise ValueError("Expected n_neighbors > 0. Got %d" % n_neighbors)
+    if not isinstance(n_neighbors, numbers.Integral):
+        raise TypeError("n_neighbors does not take %s value, enter integer value" % type(n_neighbors))
+    return int(n_neighbors)
+
+
+def _euclidean(queries: np.ndarray, points: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """Float64 distances of each query to its neighbours ``points[indices]``.
+
+    Squares of differences overflow above about 1e154 and underflow below
+    1e-160, so each query's differences are scaled by a power of two (exact)
+    that brings the largest to [0.5, 1), and the root scaled back: finite
+    wherever the distance is a finite float64, and bit for bit the unscaled
+    formula's where that neither under- nor overflows.
+    """
+    diffs = queries[:, None, :].astype(np.float64) - points[indices].astype(np.float64)
+    largest = np.maximum(diffs.max(axis=(1, 2), initial=0.0), -diffs.min(axis=(1, 2), initial=0.0))
+    exponents = np.frexp(largest)[1]
+    diffs = np.ldexp(diffs, -exponents[:, None, None], out=diffs)
+    with np.errstate(over="ignore"):  # a distance beyond float64's range is inf
+        return np.ldexp(np.sqrt(np.einsum("qkf,qkf->qk", diffs, diffs)), exponents[:, None])

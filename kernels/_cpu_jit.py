@@ -11,9 +11,12 @@ warning that says how to keep them.
 
 from __future__ import annotations
 
+import types
 import warnings
 
 from numba import njit
+
+from gpusmote.kernels._fork import parallel_allowed
 
 
 class KernelCacheWarning(UserWarning):
@@ -44,5 +47,50 @@ def cpu_kernel(**options):
                     stacklevel=2,
                 )
             return njit(**options)(function)
+
+    return decorate
+
+
+class ParallelKernel:
+    """A CPU kernel with a ``prange`` loop, built twice: in parallel, and on the
+    calling thread for forked children that must not touch Numba's thread pool
+    (see ``kernels/_fork.py``). Calls go to the build this process may run; the
+    serial one is compiled (or loaded from the cache) only when first needed.
+    """
+
+    def __init__(self, function, options: dict):
+        self.py_func = function
+        self._options = options
+        self.parallel = cpu_kernel(parallel=True, **options)(function)
+        self._serial = None
+
+    @property
+    def serial(self):
+        """The build without threads (``prange`` runs as ``range``)."""
+        if self._serial is None:
+            # A copy under its own name: Numba's on-disk cache is keyed by the
+            # function's qualified name, not by its compile options, so the
+            # function itself would load the parallel build from the cache.
+            twin = types.FunctionType(self.py_func.__code__, self.py_func.__globals__,
+                                      f"{self.py_func.__name__}_serial",
+                                      self.py_func.__defaults__, self.py_func.__closure__)
+            twin.__qualname__ = f"{self.py_func.__qualname__}_serial"
+            twin.__module__ = self.py_func.__module__
+            twin.__doc__ = self.py_func.__doc__
+            self._serial = cpu_kernel(**self._options)(twin)
+        return self._serial
+
+    def __call__(self, *args):
+        if parallel_allowed():
+            return self.parallel(*args)
+        return self.serial(*args)
+
+
+def parallel_cpu_kernel(**options):
+    """Decorator: a :class:`ParallelKernel` (``numba.njit(parallel=True)`` and
+    its serial twin, both cached like :func:`cpu_kernel`)."""
+
+    def decorate(function) -> ParallelKernel:
+        return ParallelKernel(function, options)
 
     return decorate

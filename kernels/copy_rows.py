@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from gpusmote.kernels._cpu_jit import cpu_kernel
+from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
 
 #: dtypes the kernel is compiled for; others take NumPy's copy.
 COPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
@@ -20,7 +20,7 @@ COPY_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int64))
 MIN_PARALLEL_ELEMENTS = 1 << 16
 
 
-@cpu_kernel(parallel=True, nogil=True)
+@parallel_cpu_kernel(nogil=True)
 def _copy_rows_kernel(out, src):
     for i in prange(src.shape[0]):
         for f in range(src.shape[1]):

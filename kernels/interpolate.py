@@ -20,7 +20,7 @@ import numpy as np
 from numba import njit, prange
 
 from gpusmote.kernels import _cuda, rounding
-from gpusmote.kernels._cpu_jit import cpu_kernel
+from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
 
 # dtypes whose Numba arithmetic matches NumPy's exactly for ``nb - base`` (same
 # result dtype, same wrap-around). Narrower ints promote to int64 in Numba, so
@@ -44,7 +44,7 @@ def _make_element(jit, mul_rn, add_rn):
 _element_cpu = _make_element(njit(inline="always"), rounding.mul_rn, rounding.add_rn)
 
 
-@cpu_kernel(parallel=True, nogil=True)
+@parallel_cpu_kernel(nogil=True)
 def _interpolate_kernel(out, base_data, nn_data, nn_idx, rows, cols, steps):
     n_new, n_features = out.shape
     for j in prange(n_new):

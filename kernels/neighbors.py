@@ -7,9 +7,11 @@ GEMM while the answer stays exact:
    (``|b|^2 - 2 a.b``, float32) tile by tile with a GEMM and keeps the ``m``
    smallest per query row (the per-query merge, ``merge_row``).
 2. ``rerank_exact`` recomputes those ``m`` candidates in float64 directly from
-   the data, keeps the ``k`` nearest by (distance, index), and proves the result
-   with an error bound on the float32 stage; a row whose proof fails is searched
-   again exhaustively in float64. The output is therefore the exact float64
+   the data (differences scaled by the float32 stage's power of two, so that
+   both stages work in the same units and no square under- or overflows), keeps
+   the ``k`` nearest by (distance, index), and proves the result with an error
+   bound on the float32 stage; a row whose proof fails is searched again
+   exhaustively in float64. The output is therefore the exact float64
    k-NN with ties broken by the lower index, whatever the GEMM's rounding, and
    the CPU and CUDA builds agree although their GEMMs round differently.
 
@@ -48,10 +50,13 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
     then differ on the GPU)."""
 
     @jit
-    def sqdist(queries, qi, data, j):
+    def sqdist(queries, qi, data, j, scale):
+        """Squared distance of the rows' differences times ``scale`` (a power
+        of two: exact, and it keeps the squares from overflowing above 1e154
+        or underflowing below 1e-160)."""
         acc = 0.0
         for f in range(data.shape[1]):
-            diff = np.float64(queries[qi, f]) - np.float64(data[j, f])
+            diff = mul_rn(np.float64(queries[qi, f]) - np.float64(data[j, f]), scale)
             acc = add_rn(acc, mul_rn(diff, diff))
         return acc
 
@@ -106,10 +111,11 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
                     worst = vals[worst_pos]
 
     @jit
-    def rerank_query(queries, qi, data, self_index, cand, bound, sq_norm, error_bound, exhaustive,
+    def rerank_query(queries, qi, data, scale, self_index, cand, bound, sq_norm, error_bound, exhaustive,
                      best_d, best_j, k):
         """Exact k nearest points of query row qi from its candidates (point
-        ``self_index`` excluded; -1 for none); 1 if it fell back."""
+        ``self_index`` excluded; -1 for none), by distance in ``scale``'s units
+        (those of ``bound``, ``sq_norm`` and ``error_bound``); 1 if it fell back."""
         for c in range(k):
             best_d[c] = np.inf
             best_j[c] = _NO_INDEX
@@ -119,12 +125,13 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
             if j < 0:
                 complete = False
             else:
-                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j), j)
+                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j, scale), j)
         if exhaustive and complete:
             return 0
         # Every point left out has true squared distance >= lower (the float32
         # stage's error is at most error_bound), and a float64 distance at
-        # most d * 2**-1075 below its true value (squares that underflow).
+        # most about d * 2**-1075 below its true value (scaled differences and
+        # squares that underflow).
         # If that is beyond the k-th exact distance, the candidates hold the answer.
         lower = sq_norm + bound - error_bound - data.shape[1] * _UNDERFLOW_F64
         if complete and lower > best_d[k - 1] * (1.0 + 1e-9):
@@ -134,7 +141,7 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
             best_j[c] = _NO_INDEX
         for j in range(data.shape[0]):
             if j != self_index:
-                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j), j)
+                insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j, scale), j)
         return 1
 
     return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query, insert_sorted=insert_sorted)
@@ -222,7 +229,7 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
 
 @cpu_kernel(nogil=True)
 def rerank_exact(
-    queries, data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
+    queries, data, scale, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
 ):
     """Exact float64 k-NN of each query row from its candidates (CPU).
 
@@ -232,6 +239,11 @@ def rerank_exact(
         The block's query rows, in their own dtype.
     data : array of shape (n_points, n_features)
         The points in their own dtype; distances are computed in float64.
+    scale : float
+        Power of two the differences are multiplied by before squaring (the
+        float32 stage's, :attr:`gpusmote._knn.Prepared.scale`): distances and
+        bounds are then in the same units, and at unit scale whatever the
+        data's magnitude.
     cand_idx, cand_bound : candidates and bound of :func:`block_candidates`.
     query_sq_norms : float64 array of shape (n_queries,)
         ``|a|^2`` of each query in the (centred) float32 coordinates used by
@@ -259,7 +271,7 @@ def rerank_exact(
     n_fallback = 0
     for q in range(n_queries):
         n_fallback += _rerank_query_cpu(
-            queries, q, data, _self_index(query_offset, q), cand_idx[q], cand_bound[q],
+            queries, q, data, scale, _self_index(query_offset, q), cand_idx[q], cand_bound[q],
             query_sq_norms[q], error_bounds[q], exhaustive, best_d, best_j, k,
         )
         for c in range(k):
@@ -276,7 +288,7 @@ def cuda_kernels() -> SimpleNamespace:
     """The CUDA twins (compiled on first use): ``select(values_T, point_offset,
     query_offset, cand_vals, cand_idx)`` over a (points x queries) tile, one
     thread per query, so a warp's loads are coalesced; and ``rerank(queries,
-    data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+    data, scale, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
     exhaustive, out, fell_back)``, one thread per query, ``k <= CUDA_MAX_K``."""
     _cuda.bind(globals())
     device = _make_functions(cuda.jit(device=True), cuda.jit(device=True), *rounding.cuda_rounding())
@@ -292,14 +304,14 @@ def cuda_kernels() -> SimpleNamespace:
     self_index = cuda.jit(device=True)(_self_index.py_func)
 
     @cuda.jit
-    def rerank(queries, data, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
+    def rerank(queries, data, scale, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset,
                exhaustive, out, fell_back):
         k = out.shape[1]
         best_d = cuda.local.array(CUDA_MAX_K, np.float64)
         best_j = cuda.local.array(CUDA_MAX_K, np.int64)
         for q in range(cuda.grid(1), cand_idx.shape[0], cuda.gridsize(1)):
             fell_back[q] = rerank_query(
-                queries, q, data, self_index(query_offset, q), cand_idx[q], cand_bound[q],
+                queries, q, data, scale, self_index(query_offset, q), cand_idx[q], cand_bound[q],
                 query_sq_norms[q], error_bounds[q], exhaustive, best_d, best_j, k,
             )
             for c in range(k):

@@ -65,7 +65,7 @@ import numpy as np
 from numba import njit, prange
 
 from gpusmote.kernels import _cuda
-from gpusmote.kernels._cpu_jit import cpu_kernel
+from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
 
 # Constants are np.uint64 so that Numba types every operation as uint64.
 _ONE = np.uint64(1)
@@ -245,7 +245,7 @@ bounded_high = _cpu.bounded_high
 _smote_draw_cpu = _cpu.smote_draw
 
 
-@cpu_kernel(parallel=True, nogil=True)
+@parallel_cpu_kernel(nogil=True)
 def smote_draws_kernel(seed, class_index, stream, start, n_base_rows, k, rows_out, cols_out,
                        steps_out):
     """The CPU kernel behind :func:`philox_smote_draws`, for calls from njit code.

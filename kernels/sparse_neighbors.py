@@ -4,8 +4,9 @@ The sparse twin of ``rerank_exact`` in :mod:`gpusmote.kernels.neighbors`: the
 same float64 distance, the same (distance, index) order and the same proof,
 but each distance is a merge of two rows' sorted column indices instead of a
 loop over every feature. A feature that is zero in both rows adds ``+0.0`` to
-the dense sum, which leaves it unchanged, so the distance is bit for bit the
-dense kernel's and sparse input gets the dense path's neighbour table.
+the dense sum, which leaves it unchanged, so with the dense search's scale (the
+caller's) the distance is bit for bit the dense kernel's and sparse input gets
+the dense path's neighbour table.
 
 Sparse input runs on the CPU only (no CUDA twin): its work is index merging,
 not the dense arithmetic a GPU is for.
@@ -25,10 +26,10 @@ _NO_INDEX = np.int64(np.iinfo(np.int64).max)
 
 
 @njit(inline="always")
-def sparse_sqdist(indptr, indices, data, a, b):
-    """Squared distance of CSR rows ``a`` and ``b`` in float64, summed in
-    column order with separately rounded multiply and add (as the dense
-    kernel)."""
+def sparse_sqdist(indptr, indices, data, a, b, scale):
+    """Squared distance of CSR rows ``a`` and ``b`` in float64, their
+    differences times the power of two ``scale``, summed in column order with
+    separately rounded multiply and add (as the dense kernel)."""
     i, i_end = indptr[a], indptr[a + 1]
     j, j_end = indptr[b], indptr[b + 1]
     acc = 0.0
@@ -43,12 +44,13 @@ def sparse_sqdist(indptr, indices, data, a, b):
             diff = np.float64(data[i]) - np.float64(data[j])
             i += 1
             j += 1
+        diff = rounding.mul_rn(diff, scale)
         acc = rounding.add_rn(acc, rounding.mul_rn(diff, diff))
     return acc
 
 
 @cpu_kernel(nogil=True)
-def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, error_bounds,
+def sparse_rerank(indptr, indices, data, scale, query_offset, cand_idx, cand_bound, error_bounds,
                   max_terms, exhaustive, out):
     """Exact float64 k-NN of CSR rows ``query_offset ..`` from their candidates.
 
@@ -56,6 +58,9 @@ def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, err
     ----------
     indptr, indices, data : CSR arrays of the points (sorted column indices,
         no duplicates); the queries are points ``query_offset + q``.
+    scale : float
+        Power of two the differences are multiplied by (as the dense kernel's):
+        distances in the units of ``cand_bound`` and ``error_bounds``.
     cand_idx : int64 array of shape (n_queries, m)
         Candidates (the query itself excluded).
     cand_bound : float64 array of shape (n_queries,)
@@ -89,7 +94,7 @@ def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, err
         for c in range(m):
             j = cand_idx[q, c]
             if j != qi:  # only when every distance overflowed to inf: the proof then fails
-                _insert_sorted(best_d, best_j, k, sparse_sqdist(indptr, indices, data, qi, j), j)
+                _insert_sorted(best_d, best_j, k, sparse_sqdist(indptr, indices, data, qi, j, scale), j)
         # As the dense proof, with float64 underflow: each of a distance's
         # (nonzeros of both rows) squares may lose up to 2**-1075.
         lower = cand_bound[q] - error_bounds[q] - max_terms * _UNDERFLOW_F64
@@ -100,7 +105,7 @@ def sparse_rerank(indptr, indices, data, query_offset, cand_idx, cand_bound, err
             best_j[:] = _NO_INDEX
             for j in range(n_points):
                 if j != qi:
-                    _insert_sorted(best_d, best_j, k, sparse_sqdist(indptr, indices, data, qi, j), j)
+                    _insert_sorted(best_d, best_j, k, sparse_sqdist(indptr, indices, data, qi, j, scale), j)
         for c in range(k):
             out[q, c] = best_j[c]
     return n_fallback

@@ -11,13 +11,13 @@ from __future__ import annotations
 import numpy as np
 from numba import prange
 
-from gpusmote.kernels._cpu_jit import cpu_kernel
+from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
 
 #: Below this many draws, threads cost more than they save.
 MIN_PARALLEL_DRAWS = 1 << 15
 
 
-@cpu_kernel(parallel=True, nogil=True)
+@parallel_cpu_kernel(nogil=True)
 def _split_kernel(flat, k, rows, cols):
     for i in prange(flat.shape[0]):
         row = flat[i] // k

@@ -30,7 +30,7 @@ from numba import njit, prange
 
 from gpusmote.kernels import _cuda, rounding
 from gpusmote.kernels import philox as _philox
-from gpusmote.kernels._cpu_jit import cpu_kernel
+from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
 
 
 def _make_fill_row(jit, draw, mul_rn, add_rn):
@@ -72,20 +72,9 @@ def _fill_rows_loop(out, y_out, X, y, source, js, cls, class_positions, offsets,
                       class_rows, nn_table, seed, stream, i)
 
 
-_fill_rows_parallel = cpu_kernel(parallel=True, nogil=True)(_fill_rows_loop)
-
-
-@cpu_kernel(nogil=True)
-def _fill_rows_serial(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
-                      class_rows, nn_table, seed, stream):
-    # The same loop on the calling thread: DataLoader workers are forked, and a
-    # fork of a process that ran Numba's GNU OpenMP pool must not use that pool
-    # (Numba terminates the child). A function of its own, not njit applied to
-    # _fill_rows_loop again: Numba's on-disk cache is keyed by the Python
-    # function, so the serial build would load the parallel one from it.
-    for i in range(out.shape[0]):
-        _fill_row_cpu(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
-                      class_rows, nn_table, seed, stream, i)
+# Serial in forked DataLoader workers (``fill_rows(parallel=False)``) and in
+# any fork of a process that started Numba's GNU OpenMP pool.
+_fill_rows = parallel_cpu_kernel(nogil=True)(_fill_rows_loop)
 
 
 #: ``numba.cuda``, bound on first use (see ``gpusmote.kernels._cuda.bind``).
@@ -153,9 +142,9 @@ def fill_rows(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes
         (safe in forked worker processes).
     """
     seed, stream = _checked(out, y_out, X, y, source, js, cls, seed, stream)
-    kernel = _fill_rows_parallel if parallel else _fill_rows_serial
+    kernel = _fill_rows if parallel else _fill_rows.serial
     kernel(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,
-                      class_rows, nn_table, seed, stream)
+           class_rows, nn_table, seed, stream)
 
 
 def fill_rows_cuda(out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels,

@@ -46,7 +46,7 @@ def kernels_and_signatures():
                       f"void({dtype}[:, ::1], {dtype}[:, ::1], {dtype}[:, ::1], int64[:, ::1], int64[::1], "
                       f"int64[::1], float64[::1])"))
         cases.append((f"k-NN rerank {dtype}", knn.rerank.py_func,
-                      f"void({dtype}[:, ::1], {dtype}[:, ::1], int64[:, ::1], float64[::1], float64[::1], "
+                      f"void({dtype}[:, ::1], {dtype}[:, ::1], float64, int64[:, ::1], float64[::1], float64[::1], "
                       f"float64[::1], int64, boolean, int64[:, ::1], int64[::1])"))
     cases.append(("k-NN select", knn.select.py_func,
                   "void(float32[:, ::1], int64, int64, float32[:, ::1], int64[:, ::1])"))

@@ -191,7 +191,7 @@ def test_missing_value_in_a_feature_fails_cleanly(tmp_path, capsys):
          "target class is/are not present"),
         (["--target", "label", "--passthrough", "id", "when", "--k-neighbors", "500"],
          "n_neighbors = 501"),
-        (["--target", "label", "--passthrough", "id", "when"], "unwritable: No such file"),
+        (["--target", "label", "--passthrough", "id", "when"], "unwritable: does not exist"),
     ],
 )
 def test_bad_requests_fail_cleanly(tmp_path, capsys, args, match):

@@ -68,12 +68,15 @@ def test_rerank_twins_agree(case):
     sq_norms = np.zeros(len(queries))
     error_bounds = np.zeros(len(queries))
     exhaustive = case == "exhaustive"
+    scale = 2.0**-3  # the differences are scaled the same way on both
     cpu = np.empty((len(queries), k), dtype=np.int64)
-    n_fallback = rerank_exact(data[5:25], data, cand_idx, cand_bound, sq_norms, error_bounds, 5, exhaustive, cpu)
+    n_fallback = rerank_exact(data[5:25], data, scale, cand_idx, cand_bound, sq_norms, error_bounds, 5, exhaustive,
+                              cpu)
     out = on_device(np.zeros((len(queries), k), np.int64))
     fell_back = on_device(np.zeros(len(queries), np.int64))
-    cuda_kernels().rerank[1, 32](on_device(data[5:25]), on_device(data), on_device(cand_idx), on_device(cand_bound),
-                                 on_device(sq_norms), on_device(error_bounds), 5, exhaustive, out, fell_back)
+    cuda_kernels().rerank[1, 32](on_device(data[5:25]), on_device(data), scale, on_device(cand_idx),
+                                 on_device(cand_bound), on_device(sq_norms), on_device(error_bounds), 5, exhaustive,
+                                 out, fell_back)
     np.testing.assert_array_equal(out.copy_to_host(), cpu)
     assert fell_back.copy_to_host().sum() == n_fallback
     assert n_fallback == {"proved": 0, "exhaustive": 0, "fallback": len(queries), "incomplete": 7}[case]

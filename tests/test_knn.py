@@ -9,14 +9,30 @@ import gpusmote._knn as knn_module
 from gpusmote._knn import kneighbors_excluding_self
 
 
+def reference_scale(*row_sets: np.ndarray) -> float:
+    """A power of two that brings the rows' largest magnitude near 1.
+
+    The documented distance scales the differences by a power of two (exact)
+    chosen from the data, so that no square overflows (beyond 1e154) or
+    underflows (below 1e-160): the neighbours do not depend on a power-of-two
+    scale of the data. Any scale that keeps the squares normal gives the same
+    order; this one is chosen independently of gpusmote's.
+    """
+    largest = max((float(np.abs(rows.astype(np.float64)).max(initial=0.0)) for rows in row_sets), default=0.0)
+    exponent = int(np.clip(np.frexp(largest)[1], -1000, 1000))
+    return float(np.ldexp(1.0, -exponent))
+
+
 def sequential_sqdist(queries: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Float64 squared distances summed feature by feature, in order: the
+    """Float64 squared distances of the differences times
+    :func:`reference_scale`, summed feature by feature, in order: the
     documented distance of the tie rule (other summation orders can split or
     merge near-ties in the last bit)."""
+    scale = reference_scale(queries, points)
     queries, points = queries.astype(np.float64), points.astype(np.float64)
     dist = np.zeros((len(queries), len(points)))
     for f in range(points.shape[1]):
-        diff = queries[:, None, f] - points[None, :, f]
+        diff = (queries[:, None, f] - points[None, :, f]) * scale
         dist += diff * diff
     return dist
 
@@ -156,9 +172,9 @@ def test_exact_with_underflowing_differences_next_to_normal_ones():
 
 
 def _subnormal_distances():
-    # Row 7's differences from row 0 square to below 2**-1075: its float64
-    # distance (the documented one) is exactly 0, the nearest, although its
-    # true distance is larger than rows 1-6's (themselves subnormal).
+    # Unscaled, row 7's differences from row 0 square to below 2**-1075: their
+    # float64 distance is exactly 0, the nearest, although row 7 is farther
+    # than rows 1-6 (whose distances are subnormal). Scaled, row 1 is nearest.
     data = np.zeros((8, 300))
     data[1:7, 0] = (1.0 + 0.1 * np.arange(1, 7)) * 1e-161
     data[7] = 1.5e-162
@@ -166,15 +182,18 @@ def _subnormal_distances():
 
 
 def _overflowing_norms():
-    # Norms beyond 1e154 overflow float64 when squared; neighbours stay finite.
+    # Unscaled, norms beyond 1e154 overflow float64 when squared.
     close = -2700.0 - np.arange(20) * 1e-6
     return (np.concatenate([[-4200.0], close, [4200.0], -close]) * 2.0**500)[:, None]
 
 
 @pytest.mark.parametrize("make", [_subnormal_distances, _overflowing_norms])
 def test_exact_where_float64_distances_underflow_or_norms_overflow(make):
+    # The re-rank scales the differences as the float32 stage scales the rows:
+    # nothing under- or overflows, and the neighbours are the true ones.
     data = make()
-    with np.errstate(over="ignore"):
-        reference = reference_kneighbors(data, 1)
-        np.testing.assert_array_equal(kneighbors_excluding_self(data, 1), reference)
-    assert kneighbors_excluding_self.last_fallback_rows > 0  # the proof cannot hold there
+    got = kneighbors_excluding_self(data, 1)
+    np.testing.assert_array_equal(got, reference_kneighbors(data, 1))
+    np.testing.assert_array_equal(got, kneighbors_excluding_self(data * 2.0**200, 1))
+    if make is _subnormal_distances:
+        assert got[0, 0] == 1

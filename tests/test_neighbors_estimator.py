@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from imblearn.over_sampling import ADASYN, SMOTE as ReferenceSMOTE, BorderlineSMOTE
@@ -78,7 +80,7 @@ def test_errors_and_params():
     nn = NearestNeighbors(n_neighbors=3, device="cpu")
     assert clone(nn).get_params() == {"n_neighbors": 3, "device": "cpu"}
     nn.fit(np.zeros((4, 2)) + np.arange(4)[:, None])
-    with pytest.raises(ValueError, match="n_neighbors = 4, n_samples_fit = 3"):
+    with pytest.raises(ValueError, match="n_neighbors < n_samples_fit, but n_neighbors = 4, n_samples_fit = 4"):
         nn.kneighbors(n_neighbors=4)
     with pytest.raises(ValueError, match="n_neighbors = 5, n_samples_fit = 4"):
         nn.kneighbors(np.zeros((2, 2)), n_neighbors=5)
@@ -86,3 +88,31 @@ def test_errors_and_params():
         nn.kneighbors(np.zeros((2, 3)))
     with pytest.raises(ValueError, match="Unsupported mode"):
         nn.kneighbors_graph(mode="weird")
+
+
+_FITTED = np.arange(8.0).reshape(4, 2) ** 2
+
+
+@pytest.mark.parametrize(("X", "n_neighbors"), [
+    (None, 2.7), (None, 2.0), (None, np.float64(3.0)), (None, "3"),  # not an integer: TypeError
+    (None, 0), (None, -1), (None, -0.5), (_FITTED[:2] + 0.5, 0),  # not positive: ValueError
+    (None, 4), (None, 5), (_FITTED, 5), (_FITTED[:3] + 0.5, 5),  # more than the fitted rows
+])
+def test_kneighbors_argument_errors_are_scikit_learn_s(X, n_neighbors):
+    """The same exception type and message as scikit-learn's estimator, in the
+    same order of checks (with ``X=None`` each row is not its own neighbour, so
+    ``n_neighbors`` must stay below the full ``n_samples_fit``)."""
+    theirs = SklearnNearestNeighbors(n_neighbors=2).fit(_FITTED)
+    with pytest.raises(Exception) as expected:
+        theirs.kneighbors(X, n_neighbors=n_neighbors)
+    ours = NearestNeighbors(n_neighbors=2, device="cpu").fit(_FITTED)
+    with pytest.raises(expected.type, match=re.escape(str(expected.value))):
+        ours.kneighbors(X, n_neighbors=n_neighbors)
+
+
+def test_kneighbors_accepts_integers_of_any_kind():
+    ours = NearestNeighbors(device="cpu").fit(_FITTED)
+    theirs = SklearnNearestNeighbors().fit(_FITTED)
+    for n_neighbors in (3, np.int64(3), np.uint8(3)):
+        np.testing.assert_array_equal(ours.kneighbors(n_neighbors=n_neighbors, return_distance=False),
+                                      theirs.kneighbors(n_neighbors=n_neighbors, return_distance=False))

@@ -152,3 +152,16 @@ def test_sparse_knn_exhaustive_ignores_overflowing_approximations(rows, k):
         got = sparse_kneighbors_excluding_self(sparse.csr_matrix(data), k)
     np.testing.assert_array_equal(got, kneighbors_excluding_self(data, k))
     assert not (got == np.arange(len(data))[:, None]).any()
+
+
+@pytest.mark.parametrize("power", [-1000, 0, 1000])
+def test_sparse_knn_at_extreme_magnitudes_equals_dense(power):
+    # Offset rows: most columns have no implicit zero, so their ranges come
+    # from the nonzeros alone; the scale (hence the table) is the dense one's.
+    rng = np.random.default_rng(7)
+    X = rng.normal(size=(60, 4)) + 3.0
+    X[rng.random(X.shape) < 0.1] = 0.0
+    scaled = np.ldexp(X, power)
+    got = sparse_kneighbors_excluding_self(sparse.csr_matrix(scaled), 4)
+    np.testing.assert_array_equal(got, kneighbors_excluding_self(scaled, 4))
+    np.testing.assert_array_equal(got, reference_kneighbors(X, 4))

@@ -147,6 +147,22 @@ def test_zero_dim_index_is_one_row_like_an_int(dataset, reference):
             dataset[float_index]
 
 
+@pytest.mark.parametrize("index", [np.uint64(2**64 - 1), 2**64 - 1, 2**63, 2**70, -(2**63), -(2**70),
+                                   np.uint64(2**63), [0, 2**64 - 1], np.array([2**63], np.uint64)])
+def test_indices_beyond_int64_are_index_errors_not_wrapped(dataset, index):
+    # np.uint64(2**64 - 1) used to wrap to -1 and return the last row.
+    with pytest.raises(IndexError, match="out of range"):
+        dataset[index]
+
+
+def test_negative_indices_count_from_the_end(dataset, reference):
+    n = len(reference[0])
+    assert torch.equal(dataset[-n][0], dataset[0][0])
+    assert torch.equal(dataset[[-1, -n]][0], torch.stack([dataset[n - 1][0], dataset[0][0]]))
+    with pytest.raises(IndexError):
+        dataset[-n - 1]
+
+
 def test_getitems_is_one_batch_of_samples(dataset, reference):
     samples = dataset.__getitems__([3, len(reference[0]) - 2, 10])
     assert len(samples) == 3 and all(len(s) == 2 for s in samples)
