@@ -17,7 +17,7 @@ from types import ModuleType
 import numpy as np
 
 from gpusmote._device_input import to_host
-from gpusmote._knn import kneighbors_excluding_self
+from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries
 from gpusmote.kernels.interpolate import interpolate_rows, interpolate_rows_cuda
 
 
@@ -32,6 +32,9 @@ class Backend:
         The array module of the backend's memory (NumPy or CuPy).
     kneighbors : callable
         ``(rows, k) -> (n_rows, k)`` neighbour table, in the backend's memory.
+    kneighbors_of_queries : callable
+        ``(points, queries, k) -> (n_queries, k)``: the nearest points of each
+        query (none excluded), in the backend's memory.
     interpolate : callable
         ``(out, base, nn_data, nn_idx, rows, cols, steps)``, writing ``out``.
     """
@@ -40,6 +43,7 @@ class Backend:
     xp: ModuleType
     kneighbors: Callable
     interpolate: Callable
+    kneighbors_of_queries: Callable
 
     def to_device(self, array):
         """``array`` in this backend's memory (no copy when it already is)."""
@@ -68,7 +72,7 @@ def array_module(array) -> ModuleType:
     return np
 
 
-CPU = Backend("cpu", np, kneighbors_excluding_self, interpolate_rows)
+CPU = Backend("cpu", np, kneighbors_excluding_self, interpolate_rows, kneighbors_of_queries)
 
 
 @functools.cache
@@ -79,7 +83,8 @@ def cuda_backend(simulated: bool) -> Backend:
     else:
         import cupy as xp
     return Backend(
-        "cuda", xp, functools.partial(_kneighbors_cuda, xp=xp), interpolate_rows_cuda
+        "cuda", xp, functools.partial(_kneighbors_cuda, xp=xp), interpolate_rows_cuda,
+        functools.partial(_kneighbors_of_queries_cuda, xp=xp),
     )
 
 
@@ -87,3 +92,9 @@ def _kneighbors_cuda(rows, k, xp):
     from gpusmote._knn_gpu import kneighbors_excluding_self_gpu
 
     return kneighbors_excluding_self_gpu(rows, k, xp)
+
+
+def _kneighbors_of_queries_cuda(points, queries, k, xp):
+    from gpusmote._knn_gpu import kneighbors_of_queries_gpu
+
+    return kneighbors_of_queries_gpu(points, queries, k, xp)

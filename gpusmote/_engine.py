@@ -12,7 +12,7 @@ its neighbour table and one chunk.
 from __future__ import annotations
 
 import numbers
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -103,20 +103,35 @@ def _class_rows(X, y: np.ndarray, label, backend: Backend):
     return backend.xp.ascontiguousarray(backend.to_device(X_class), dtype=plain_dtype(X_class.dtype))
 
 
-def _synthetic_chunks(backend, X_class, nn_idx, plan, draws: DrawSource, out=None):
-    """Generate one class's synthetic rows chunk by chunk and yield each chunk.
+def synthetic_chunks(backend, base, nn_data, nn_idx, draws: Iterator[DrawChunk], out=None):
+    """Generate one block's synthetic rows chunk by chunk and yield each chunk.
 
-    With ``out`` (in backend memory) the chunks are written into its
-    consecutive slices; without, each chunk gets a fresh backend buffer.
+    Row j is ``base[rows[j]] + steps[j] * (nn_data[nn_idx[rows[j], cols[j]]] -
+    base[rows[j]])``. With ``out`` (in backend memory) the chunks are written
+    into its consecutive slices; without, each chunk gets a fresh backend
+    buffer.
     """
-    for draw in draws(plan, len(X_class), nn_idx.shape[1]):
+    for draw in draws:
         n_chunk = len(draw.rows)
         if out is None:
-            dest = backend.xp.empty((n_chunk, X_class.shape[1]), dtype=X_class.dtype)
+            dest = backend.xp.empty((n_chunk, base.shape[1]), dtype=base.dtype)
         else:
             dest = out[draw.start : draw.start + n_chunk]
-        backend.interpolate(dest, X_class, X_class, nn_idx, draw.rows, draw.cols, draw.steps)
+        if draw.diff_scales is None:
+            backend.interpolate(dest, base, nn_data, nn_idx, draw.rows, draw.cols, draw.steps)
+        else:
+            _interpolate_scaled_diffs(dest, base, nn_data, nn_idx, draw)
         yield draw.start, dest
+
+
+def _interpolate_scaled_diffs(out, base, nn_data, nn_idx, draw: DrawChunk) -> None:
+    """imbalanced-learn's Borderline-2 expression on one chunk (NumPy or CuPy):
+    the differences are scaled in place, in the data's dtype, then stepped.
+    Each operator is its own rounding on either array module (nothing fused)."""
+    rows = draw.rows
+    diffs = nn_data[nn_idx[rows, draw.cols]] - base[rows]
+    diffs *= draw.diff_scales[:, None]
+    out[...] = (base[rows] + draw.steps[:, None] * diffs).astype(out.dtype)
 
 
 def resample_dense(
@@ -147,8 +162,9 @@ def resample_dense(
         X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
         with times.phase("generate", backend.synchronize):
             block = X_out[plan.offset : plan.offset + plan.n_samples]
-            chunks = _synthetic_chunks(
-                backend, X_class, nn_idx, plan, draws, out=block if direct else None
+            chunks = synthetic_chunks(
+                backend, X_class, X_class, nn_idx, draws(plan, len(X_class), nn_idx.shape[1]),
+                out=block if direct else None,
             )
             for start, chunk in chunks:
                 if not direct:  # device chunk -> host output
@@ -157,17 +173,18 @@ def resample_dense(
     return X_out, y_out
 
 
-def sparse_synthetic_rows(X_class, nn_idx: np.ndarray, draw: DrawChunk):
-    """One chunk of synthetic rows of a sparse class, as a sparse matrix.
+def sparse_synthetic_rows(base_rows, nn_idx: np.ndarray, draw: DrawChunk, nn_rows=None):
+    """One chunk of synthetic rows of a sparse block, as a sparse matrix.
 
     imbalanced-learn's own sparse expression (``_generate_samples``), so the
     values are its values, and memory follows the rows' nonzeros, not their
-    width.
+    width. ``nn_rows`` holds the neighbours (default: ``base_rows``).
     """
-    base = X_class[draw.rows]
-    diffs = X_class[nn_idx[draw.rows, draw.cols]] - base
+    nn_rows = base_rows if nn_rows is None else nn_rows
+    base = base_rows[draw.rows]
+    diffs = nn_rows[nn_idx[draw.rows, draw.cols]] - base
     steps = sparse.csr_matrix(np.asarray(draw.steps)[:, None])
-    return (base + steps.multiply(diffs)).astype(X_class.dtype)
+    return (base + steps.multiply(diffs)).astype(base_rows.dtype)
 
 
 def resample_sparse(
@@ -198,3 +215,83 @@ def resample_sparse(
         stacked = (sparse.vstack(blocks, format=X.format, dtype=plain_dtype(X.dtype)),
                    np.concatenate(labels, dtype=plain_dtype(y.dtype)))
     return stacked
+
+
+@dataclass(frozen=True)
+class Block:
+    """One over-sampled class's synthetic rows, for samplers whose block sizes
+    are known only after their k-NN (ADASYN, Borderline, SVMSMOTE).
+
+    Draw ``j`` makes ``base[rows[j]] + steps[j] * (nn_data[table[rows[j],
+    cols[j]]] - base[rows[j]])``: base and neighbour rows may come from
+    different arrays (Borderline-2 takes neighbours from all of X), steps may
+    be negative (extrapolation) and rows fixed rather than drawn (ADASYN): all
+    of it is in the draws.
+
+    Attributes
+    ----------
+    label : the class's label (y of every row of the block).
+    n_samples : int
+    base, nn_data : arrays in backend memory (sparse: CSR on the host).
+    table : int64 array of shape (len(base), k), in backend memory.
+    draws : callable
+        ``() -> iterator of DrawChunk`` (backend memory), called once, when the
+        block is written: draws that consume a RandomState are taken in block
+        order.
+    """
+
+    label: object
+    n_samples: int
+    base: object
+    nn_data: object
+    table: object
+    draws: Callable[[], Iterator[DrawChunk]]
+
+
+def resample_blocks(X, y: np.ndarray, blocks: Sequence[Block], times: PhaseTimes | None = None,
+                    backend: Backend = CPU):
+    """The original rows then every block's synthetic rows, in one allocation
+    (dense X) or stacked in X's sparse format.
+
+    ``blocks`` are written in order; ``times`` receives ``"copy"`` and
+    ``"generate"`` (the k-NN that made the blocks is the caller's).
+    """
+    times = PhaseTimes() if times is None else times
+    if sparse.issparse(X):
+        return _stack_sparse_blocks(X, y, blocks, times)
+    out_xp = array_module(X)
+    direct = backend.holds(X)
+    n_total = len(X) + sum(block.n_samples for block in blocks)
+    with times.phase("copy", backend.synchronize):
+        X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), out_xp)
+        y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
+        copy_rows(X_out, X)
+        y_out[: len(y)] = y
+    offset = len(X)
+    for block in blocks:
+        with times.phase("generate", backend.synchronize):
+            out = X_out[offset : offset + block.n_samples]
+            chunks = synthetic_chunks(backend, block.base, block.nn_data, block.table,
+                                       block.draws(), out=out if direct else None)
+            for start, chunk in chunks:
+                if not direct:  # device chunk -> host output
+                    out[start : start + len(chunk)] = backend.to_host(chunk)
+            y_out[offset : offset + block.n_samples] = block.label
+        offset += block.n_samples
+    return X_out, y_out
+
+
+def _stack_sparse_blocks(X, y: np.ndarray, blocks: Sequence[Block], times: PhaseTimes):
+    parts, labels = [X], [y]
+    with times.phase("generate"):
+        for block in blocks:
+            for draw in block.draws():
+                if draw.diff_scales is not None:
+                    raise ValueError("difference scaling (Borderline-2) is not defined for "
+                                     "sparse input")
+                parts.append(sparse_synthetic_rows(block.base, np.asarray(block.table), draw,
+                                                   nn_rows=block.nn_data))
+            labels.append(np.full(block.n_samples, block.label, dtype=plain_dtype(y.dtype)))
+    with times.phase("copy"):
+        return (sparse.vstack(parts, format=X.format, dtype=plain_dtype(X.dtype)),
+                np.concatenate(labels, dtype=plain_dtype(y.dtype)))

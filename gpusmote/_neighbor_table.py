@@ -12,7 +12,8 @@ from __future__ import annotations
 import numpy as np
 
 
-def checked_neighbor_table(table, n_rows: int, source: str = "k_neighbors") -> np.ndarray:
+def checked_neighbor_table(table, n_rows: int, source: str = "k_neighbors",
+                           n_points: int | None = None) -> np.ndarray:
     """``table`` as a C-contiguous int64 array after checking its shape, dtype
     and range.
 
@@ -22,9 +23,11 @@ def checked_neighbor_table(table, n_rows: int, source: str = "k_neighbors") -> n
         Neighbour indices: row ``i`` lists positions (``0 .. n_rows - 1``)
         among the rows the estimator was fitted on.
     n_rows : int
-        Rows the estimator was fitted on (and queried with).
+        Rows the estimator was queried with.
     source : str
         The parameter the estimator came from, for the messages.
+    n_points : int, optional
+        Rows the estimator was fitted on (default: ``n_rows``, the same rows).
 
     Returns
     -------
@@ -39,6 +42,7 @@ def checked_neighbor_table(table, n_rows: int, source: str = "k_neighbors") -> n
         If its values are not integers or not valid positions (imbalanced-learn
         fails with an IndexError, from NumPy, on both).
     """
+    n_points = n_rows if n_points is None else n_points
     table = np.asarray(table)
     if table.ndim != 2 or table.shape[0] != n_rows or table.shape[1] < 1:
         raise ValueError(
@@ -51,11 +55,11 @@ def checked_neighbor_table(table, n_rows: int, source: str = "k_neighbors") -> n
             f"they must be integers (arrays used as indices must be of integer type)."
         )
     lowest, highest = table.min(), table.max()
-    if lowest < 0 or highest >= n_rows:
+    if lowest < 0 or highest >= n_points:
         bad = lowest if lowest < 0 else highest
         raise IndexError(
             f"{source}: kneighbors returned neighbour index {bad}, out of bounds for the "
-            f"{n_rows} rows it was fitted on (indices must be positions 0..{n_rows - 1} "
-            f"within the class's rows, not row numbers of the whole data set)."
+            f"{n_points} rows it was fitted on (indices must be positions 0..{n_points - 1} "
+            f"among the rows it was fitted on, not row numbers of the whole data set)."
         )
     return np.ascontiguousarray(table, dtype=np.int64)

@@ -38,12 +38,17 @@ KEEP_INDEX_ROWS = 1 << 20
 
 @dataclass(frozen=True)
 class DrawChunk:
-    """Draws for synthetic rows ``start .. start + len(rows)`` of one class."""
+    """Draws for synthetic rows ``start .. start + len(rows)`` of one class.
+
+    ``diff_scales``, when given (Borderline-2), multiplies each row's
+    difference vector, rounded to the data's dtype, before the step.
+    """
 
     start: int
     rows: np.ndarray
     cols: np.ndarray
     steps: np.ndarray
+    diff_scales: np.ndarray | None = None
 
 
 def _chunk_sizes(n: int, chunk: int) -> Iterator[tuple[int, int]]:

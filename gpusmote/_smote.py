@@ -3,28 +3,22 @@
 from __future__ import annotations
 
 import numbers
-import warnings
 
 import numpy as np
-from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_neighbors_object, check_sampling_strategy, check_target_type
+from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 
-from gpusmote._backend import CPU
-from gpusmote._device import DEVICES, resolve_device
-from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
+from gpusmote._base import DeviceOverSampler
 from gpusmote._engine import resample_dense, resample_sparse
 from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
-from gpusmote._labels import with_cached_labels
 from gpusmote._neighbor_table import checked_neighbor_table
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
 from gpusmote._timing import PhaseTimes
 from gpusmote.neighbors import NearestNeighbors
 
 
-class SMOTE(BaseOverSampler):
+class SMOTE(DeviceOverSampler):
     """Synthetic Minority Over-sampling Technique, exact and fast.
 
     A drop-in replacement for :class:`imblearn.over_sampling.SMOTE`: the same
@@ -96,12 +90,11 @@ class SMOTE(BaseOverSampler):
     """
 
     _parameter_constraints: dict = {
-        **BaseOverSampler._parameter_constraints,
+        **DeviceOverSampler._parameter_constraints,
         "k_neighbors": [
             Interval(numbers.Integral, 1, None, closed="left"),
             HasMethods(["kneighbors", "kneighbors_graph"]),
         ],
-        "device": [StrOptions(set(DEVICES))],
         "rng": [StrOptions({"imblearn", "philox"})],
     }
 
@@ -119,65 +112,6 @@ class SMOTE(BaseOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
-
-    def fit_resample(self, X, y, **params):
-        """Resample the data set.
-
-        Parameters
-        ----------
-        X : {array-like, dataframe, sparse matrix, CuPy array, CUDA tensor} of shape \
-                (n_samples, n_features)
-            Rows to over-sample. CuPy arrays and PyTorch CUDA tensors are taken
-            without a copy and resampled on the GPU (or, with
-            ``device='cpu'``, through a host copy).
-        y : array-like, CuPy array or tensor of shape (n_samples,)
-            Class labels.
-
-        Returns
-        -------
-        X_resampled : same type as X, of shape (n_samples_new, n_features)
-            The original rows first, then each over-sampled class's synthetic
-            rows, in label order; device input gives output on the same device.
-        y_resampled : same type as y, of shape (n_samples_new,)
-        """
-        if device_kind(X) is not None or device_kind(y) is not None:
-            return self._fit_resample_device_input(X, y)
-        # Every target check below finds y's labels; find them once.
-        return super().fit_resample(X, with_cached_labels(y), **params)
-
-    def _fit_resample_device_input(self, X, y):
-        """CuPy / CUDA-tensor input: X stays on the device, answered in its type."""
-        self._validate_params()
-        backend = resolve_device(self.device)
-        if backend.name == "cpu" or device_kind(X) is None:
-            # device='cpu', or host X with device y: the host path, answered in each input's type
-            X_res, y_res = self.fit_resample(to_host(X), to_host(y))
-        else:
-            X_res, y_res = self._resample_device_arrays(as_cupy(X), to_host(y), backend)
-        return like(X_res, X), like(y_res, y)
-
-    def _resample_device_arrays(self, X, y: np.ndarray, backend):
-        """Validate and resample X in backend memory (no host copy of X).
-
-        The same checks and rules as ``fit_resample`` on host data: X's are
-        computed on the device, y's by imbalanced-learn on the host.
-        """
-        check_device_X(X, backend.xp, type(self).__name__)
-        y = with_cached_labels(y)
-        check_classification_targets(y)
-        y, binarized = check_target_type(y, indicate_one_vs_all=True)
-        if binarized:
-            raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
-        if X.shape[0] != len(y):
-            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                             f"[{X.shape[0]}, {len(y)}]")
-        self.n_features_in_ = X.shape[1]
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.sampling_strategy_ = check_sampling_strategy(
-            self.sampling_strategy, y, self._sampling_type
-        )
-        return self._resample(X, y, backend)
 
     def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
@@ -216,15 +150,6 @@ class SMOTE(BaseOverSampler):
 
         return find_with_estimator
 
-    def _fit_resample(self, X, y):
-        if sparse.issparse(X):
-            if self.device == "cuda":
-                warnings.warn("sparse input is resampled on the CPU (its k-NN and generation "
-                              "work on the rows' nonzeros); device='cuda' applies to dense input.",
-                              UserWarning, stacklevel=3)
-            return self._resample(X, y, CPU)
-        return self._resample(X, y, resolve_device(self.device))
-
     def _resample(self, X, y, backend):
         self.device_ = backend.name
         find_neighbors = self._neighbor_finder(backend)
@@ -248,8 +173,3 @@ class SMOTE(BaseOverSampler):
                 yield DrawChunk(chunk.start, *(backend.to_device(a) for a in (chunk.rows, chunk.cols, chunk.steps)))
 
         return imblearn_draws
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.sparse = True
-        return tags

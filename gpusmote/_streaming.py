@@ -45,7 +45,7 @@ import numpy as np
 import pyarrow as pa
 
 from gpusmote._device import resolve_device
-from gpusmote._engine import ClassPlan, _synthetic_chunks
+from gpusmote._engine import ClassPlan, synthetic_chunks
 from gpusmote._progress import PassProgress
 from gpusmote._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
                                feature_matrix, file_format, has_rows, open_writer, read_batches,
@@ -457,7 +457,8 @@ def resample_file(options: Options) -> dict:
                     for label, X_class, nn_idx in classes:
                         plan = ClassPlan(label, labels.index(label), strategy[label], offset)
                         offset += plan.n_samples
-                        for _, chunk in _synthetic_chunks(backend, X_class, nn_idx, plan, draws):
+                        for _, chunk in synthetic_chunks(backend, X_class, X_class, nn_idx,
+                                                       draws(plan, len(X_class), nn_idx.shape[1])):
                             chunk = backend.to_host(chunk)
                             for lo in range(0, len(chunk), options.chunk_rows):
                                 writer.write_batch(synthetic_batch(

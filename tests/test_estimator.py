@@ -93,7 +93,7 @@ def test_phase_timings_wait_for_the_device():
 
     X, y = make_classes([50, 12, 9], n_features=3)
     sampler = SMOTE(random_state=0).fit(X, y)
-    backend = RecordingBackend(CPU.name, CPU.xp, CPU.kneighbors, CPU.interpolate)
+    backend = RecordingBackend(CPU.name, CPU.xp, CPU.kneighbors, CPU.interpolate, CPU.kneighbors_of_queries)
     X_res, _ = sampler._resample(X, y, backend)
     assert len(calls) == 1 + 2 * 2  # copy, then k-NN and generation of each of 2 classes
     np.testing.assert_array_equal(X_res, SMOTE(random_state=0).fit_resample(X, y)[0])

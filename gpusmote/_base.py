@@ -1,0 +1,113 @@
+"""What every gpusmote over-sampler shares: the device parameter, device-resident
+input, and the hand-off from imbalanced-learn's validation to the engine.
+
+A sampler subclasses :class:`DeviceOverSampler`, declares its own parameters
+(imbalanced-learn's plus ``device``) and implements ``_resample(X, y,
+backend)`` on validated arrays. imbalanced-learn's ``BaseOverSampler`` does the
+validation, the ``sampling_strategy`` rules and the container round trip, so
+those are imbalanced-learn's own code.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from imblearn.over_sampling.base import BaseOverSampler
+from imblearn.utils import check_sampling_strategy, check_target_type
+from scipy import sparse
+from sklearn.utils._param_validation import StrOptions
+from sklearn.utils.multiclass import check_classification_targets
+
+from gpusmote._backend import CPU
+from gpusmote._device import DEVICES, resolve_device
+from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
+from gpusmote._labels import with_cached_labels
+
+
+class DeviceOverSampler(BaseOverSampler):
+    """Base of gpusmote's over-samplers: imbalanced-learn's sampler API with a
+    ``device`` and device-resident input (CuPy arrays, CUDA tensors)."""
+
+    _parameter_constraints: dict = {
+        **BaseOverSampler._parameter_constraints,
+        "device": [StrOptions(set(DEVICES))],
+    }
+
+    def fit_resample(self, X, y, **params):
+        """Resample the data set.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix, CuPy array, CUDA tensor} of shape \
+                (n_samples, n_features)
+            Rows to over-sample. CuPy arrays and PyTorch CUDA tensors are taken
+            without a copy and resampled on the GPU (or, with
+            ``device='cpu'``, through a host copy).
+        y : array-like, CuPy array or tensor of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        X_resampled : same type as X, of shape (n_samples_new, n_features)
+            The original rows first, then each over-sampled class's new rows,
+            in label order; device input gives output on the same device.
+        y_resampled : same type as y, of shape (n_samples_new,)
+        """
+        if device_kind(X) is not None or device_kind(y) is not None:
+            return self._fit_resample_device_input(X, y)
+        # Every target check below finds y's labels; find them once.
+        return super().fit_resample(X, with_cached_labels(y), **params)
+
+    def _fit_resample_device_input(self, X, y):
+        """CuPy / CUDA-tensor input: X stays on the device, answered in its type."""
+        self._validate_params()
+        backend = resolve_device(self.device)
+        if backend.name == "cpu" or device_kind(X) is None:
+            # device='cpu', or host X with device y: the host path, answered in each input's type
+            X_res, y_res = self.fit_resample(to_host(X), to_host(y))
+        else:
+            X_res, y_res = self._resample_device_arrays(as_cupy(X), to_host(y), backend)
+        return like(X_res, X), like(y_res, y)
+
+    def _resample_device_arrays(self, X, y: np.ndarray, backend):
+        """Validate and resample X in backend memory (no host copy of X).
+
+        The same checks and rules as ``fit_resample`` on host data: X's are
+        computed on the device, y's by imbalanced-learn on the host.
+        """
+        check_device_X(X, backend.xp, type(self).__name__)
+        y = with_cached_labels(y)
+        check_classification_targets(y)
+        y, binarized = check_target_type(y, indicate_one_vs_all=True)
+        if binarized:
+            raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
+        if X.shape[0] != len(y):
+            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                             f"[{X.shape[0]}, {len(y)}]")
+        self.n_features_in_ = X.shape[1]
+        if hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.sampling_strategy_ = check_sampling_strategy(
+            self.sampling_strategy, y, self._sampling_type
+        )
+        return self._resample(X, y, backend)
+
+    def _fit_resample(self, X, y):
+        if sparse.issparse(X):
+            if self.device == "cuda":
+                warnings.warn("sparse input is resampled on the CPU (its k-NN and generation "
+                              "work on the rows' nonzeros); device='cuda' applies to dense input.",
+                              UserWarning, stacklevel=3)
+            return self._resample(X, y, CPU)
+        return self._resample(X, y, resolve_device(self.device))
+
+    def _resample(self, X, y: np.ndarray, backend):
+        """Resample validated ``X`` (NumPy, SciPy sparse, or in ``backend``'s
+        memory) and host ``y``; return ``(X_resampled, y_resampled)``."""
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
