@@ -28,6 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.run_case import SAMPLERS
 from benchmarks.workloads import WORKLOADS, Workload, get_workload
 from gpusmote._device import cuda_available
 
@@ -118,11 +119,11 @@ class Progress:
             print(f" {note} (elapsed {elapsed:.0f} s, ETA ~{eta:.0f} s)", file=sys.stderr, flush=True)
 
 
-def run_case(data_dir: str, impl: str, repeat: int, runs: int = 1) -> dict:
+def run_case(data_dir: str, impl: str, repeat: int, runs: int = 1, sampler: str = "SMOTE") -> dict:
     """Run one implementation on one saved workload in ``runs`` fresh
     processes: the median run's figures (by wall time), the largest peak
     memory, and every run's wall time under ``runs_wall_s``."""
-    results = [_run_case_once(data_dir, impl, repeat) for _ in range(runs)]
+    results = [_run_case_once(data_dir, impl, repeat, sampler) for _ in range(runs)]
     failed = [r for r in results if "error" in r]
     if failed:
         return failed[0]
@@ -135,12 +136,13 @@ def run_case(data_dir: str, impl: str, repeat: int, runs: int = 1) -> dict:
     return median
 
 
-def _run_case_once(data_dir: str, impl: str, repeat: int) -> dict:
+def _run_case_once(data_dir: str, impl: str, repeat: int, sampler: str = "SMOTE") -> dict:
     """Run one implementation on one saved workload in a fresh process."""
     with tempfile.NamedTemporaryFile(suffix=".json") as result:
         env = {**os.environ, "PYTHONPATH": str(REPO_ROOT)}
         proc = subprocess.run(
-            [sys.executable, "-m", "benchmarks.run_case", data_dir, impl, result.name, "--repeat", str(repeat)],
+            [sys.executable, "-m", "benchmarks.run_case", data_dir, impl, result.name, "--repeat", str(repeat),
+             "--sampler", sampler],
             cwd=REPO_ROOT, env=env, capture_output=True, text=True,
         )
         if proc.returncode != 0:
@@ -149,7 +151,7 @@ def _run_case_once(data_dir: str, impl: str, repeat: int) -> dict:
 
 
 def run(names: list[str], impls: list[str], quick: bool, repeat: int, runs: int = 3,
-        quiet: bool = False) -> dict:
+        quiet: bool = False, sampler: str = "SMOTE") -> dict:
     bounds = measure_bounds(64 * 2**20 if quick else 512 * 2**20)
     progress = Progress(len(names) * len(impls), quiet)
     rows = []
@@ -163,13 +165,13 @@ def run(names: list[str], impls: list[str], quick: bool, repeat: int, runs: int 
             cases = {}
             for impl in impls:
                 progress.begin(f"{workload.name} / {impl}")
-                cases[impl] = run_case(tmp, impl, repeat, runs)
+                cases[impl] = run_case(tmp, impl, repeat, runs, sampler)
                 note = cases[impl].get("error") or f"{cases[impl]['wall_s']:.2f} s"
                 progress.end(note)
             rows.append({"workload": workload.name, "description": workload.description,
                          "shape": [workload.n_rows, workload.n_features],
                          "bounds": workload_bounds(workload, bounds), "cases": cases})
-    return {"machine": machine_name(), "quick": quick, "runs": runs, "bounds": bounds,
+    return {"machine": machine_name(), "sampler": sampler, "quick": quick, "runs": runs, "bounds": bounds,
             "versions": _versions(), "workloads": rows}
 
 
@@ -189,7 +191,8 @@ def to_markdown(report: dict) -> str:
     mib = 2**20
     bounds = report["bounds"]
     lines = [
-        f"# gpusmote vs imbalanced-learn on {report['machine']}" + (" (quick)" if report["quick"] else ""),
+        f"# {report.get('sampler', 'SMOTE')}: gpusmote vs imbalanced-learn on {report['machine']}"
+        + (" (quick)" if report["quick"] else ""),
         "",
         f"Machine bounds: copy {bounds['copy_bytes_per_s'] / 1e9:.1f} GB/s, float32 GEMM "
         f"{bounds['gemm_flop_per_s'] / 1e9:.0f} GFLOP/s. Versions: "
@@ -241,7 +244,8 @@ def plot(report: dict, path: Path) -> bool:
     ax.set_xticks(np.arange(len(names)) + width * (len(impls) - 1) / 2, names)
     ax.set_ylabel("wall time, s (log)")
     ax.set_yscale("log")
-    ax.set_title(f"SMOTE wall time on {report['machine']}" + (" (quick)" if report["quick"] else ""))
+    ax.set_title(f"{report.get('sampler', 'SMOTE')} wall time on {report['machine']}"
+                 + (" (quick)" if report["quick"] else ""))
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -258,15 +262,18 @@ def main(argv=None) -> int:
                         help="fresh processes per case, median reported (default 3; 1 with --quick)")
     parser.add_argument("--no-save", action="store_true", help="print only")
     parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
+                        help="the sampler compared (the same class and parameters on both sides)")
     args = parser.parse_args(argv)
     impls = [REFERENCE, "gpusmote-cpu"] + (["gpusmote-cuda"] if cuda_available() else [])
     args.runs = args.runs or (1 if args.quick else 3)
-    report = run(args.workloads, impls, args.quick, args.repeat, args.runs, args.quiet)
+    report = run(args.workloads, impls, args.quick, args.repeat, args.runs, args.quiet, args.sampler)
     table = to_markdown(report)
     print(table)
     if not args.no_save:
-        stem = save_report(f"compare-{report['machine']}{'-quick' if args.quick else ''}", report,
-                           table)
+        sampler = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
+        stem = save_report(f"compare-{report['machine']}{sampler}{'-quick' if args.quick else ''}",
+                           report, table)
         saved = plot(report, Path(f"{stem}.png"))
         print(f"\nsaved {stem}.json, .md" + (", .png" if saved else " (no plot: pip install matplotlib)"))
     failed = [c for row in report["workloads"] for c in row["cases"].values()

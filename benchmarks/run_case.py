@@ -6,7 +6,9 @@ slice (JIT loading, thread pools), then times the first full-size call and
 ``N - 1`` more. Peak memory is the process's peak RSS during the first call
 (the kernel's high-water mark, reset just before it) minus its RSS just before
 it: what resampling costs beyond the loaded input.
-IMPL is ``imbalanced-learn``, ``gpusmote-cpu`` or ``gpusmote-cuda``.
+IMPL is ``imbalanced-learn``, ``gpusmote-cpu`` or ``gpusmote-cuda``; ``--sampler``
+picks the sampler (:data:`SAMPLERS`, default SMOTE), the same class and parameters
+on both sides.
 """
 
 from __future__ import annotations
@@ -21,6 +23,17 @@ import time
 import numpy as np
 
 SEED = 0
+
+#: Benchmark sampler name -> (class name in imblearn.over_sampling and in
+#: gpusmote.over_sampling, constructor parameters besides random_state).
+SAMPLERS = {
+    "SMOTE": ("SMOTE", {}),
+    "RandomOverSampler": ("RandomOverSampler", {}),
+    "ADASYN": ("ADASYN", {}),
+    "BorderlineSMOTE-1": ("BorderlineSMOTE", {"kind": "borderline-1"}),
+    "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
+    "SVMSMOTE": ("SVMSMOTE", {}),
+}
 
 
 def current_rss_bytes() -> int:
@@ -60,16 +73,16 @@ def digest(X: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _imblearn_sampler():
-    """imbalanced-learn's SMOTE, with its k-NN and generation timed."""
-    from imblearn.over_sampling import SMOTE
+def _imblearn_sampler(name: str = "SMOTE"):
+    """imbalanced-learn's sampler, with its k-NN and (SMOTE family) generation timed."""
+    import imblearn.over_sampling
     from imblearn.over_sampling._smote.base import BaseSMOTE
     from sklearn.neighbors import NearestNeighbors
 
     times = {}
 
-    def timed(owner, name, phase):
-        original = getattr(owner, name)
+    def timed(owner, method, phase):
+        original = getattr(owner, method)
 
         def wrapper(*args, **kwargs):
             start = time.perf_counter()
@@ -78,18 +91,20 @@ def _imblearn_sampler():
             finally:
                 times[phase] = times.get(phase, 0.0) + time.perf_counter() - start
 
-        setattr(owner, name, wrapper)
+        setattr(owner, method, wrapper)
 
     timed(NearestNeighbors, "fit", "knn")
     timed(NearestNeighbors, "kneighbors", "knn")
     timed(BaseSMOTE, "_make_samples", "generate")
-    return SMOTE(random_state=SEED), times
+    class_name, params = SAMPLERS[name]
+    return getattr(imblearn.over_sampling, class_name)(random_state=SEED, **params), times
 
 
-def _gpusmote_sampler(device: str):
-    from gpusmote import SMOTE
+def _gpusmote_sampler(device: str, name: str = "SMOTE"):
+    import gpusmote.over_sampling
 
-    sampler = SMOTE(random_state=SEED, device=device)
+    class_name, params = SAMPLERS[name]
+    sampler = getattr(gpusmote.over_sampling, class_name)(random_state=SEED, device=device, **params)
     return sampler, None
 
 
@@ -100,13 +115,13 @@ def _warm_up_slice(y: np.ndarray, head: int = 5_000, per_class: int = 20) -> np.
     return np.unique(np.concatenate(picks))
 
 
-def run(data_dir: str, impl: str, repeat: int) -> dict:
+def run(data_dir: str, impl: str, repeat: int, sampler_name: str = "SMOTE") -> dict:
     X = np.load(f"{data_dir}/X.npy")
     y = np.load(f"{data_dir}/y.npy")
     if impl == "imbalanced-learn":
-        sampler, times = _imblearn_sampler()
+        sampler, times = _imblearn_sampler(sampler_name)
     else:
-        sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"))
+        sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"), sampler_name)
     warm = _warm_up_slice(y)
     sampler.fit_resample(X[warm], y[warm])
 
@@ -116,7 +131,7 @@ def run(data_dir: str, impl: str, repeat: int) -> dict:
         start = time.perf_counter()
         X_res, y_res = sampler.fit_resample(X, y)
         wall = time.perf_counter() - start
-        phases = dict(times) if times is not None else dict(sampler.timings_)
+        phases = dict(times) if times is not None else dict(getattr(sampler, "timings_", {}))
         return wall, phases, X_res, y_res
 
     reset_peak_rss()
@@ -146,8 +161,9 @@ def main(argv=None) -> None:
     parser.add_argument("impl", choices=["imbalanced-learn", "gpusmote-cpu", "gpusmote-cuda"])
     parser.add_argument("result_json")
     parser.add_argument("--repeat", type=int, default=1)
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE")
     args = parser.parse_args(argv)
-    result = run(args.data_dir, args.impl, args.repeat)
+    result = run(args.data_dir, args.impl, args.repeat, args.sampler)
     with open(args.result_json, "w") as out:
         json.dump(result, out)
 

@@ -14,12 +14,17 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
 
 __version__ = "0.1.0"
 
-__all__ = ["NearestNeighbors", "SMOTE", "__version__"]
+__all__ = ["ADASYN", "NearestNeighbors", "RandomOverSampler", "SMOTE", "__version__"]
 
 # The estimators import scikit-learn and imbalanced-learn (about 2 s cold):
 # loaded on first use, so `gpusmote --help`, argument errors and an interrupt
 # while starting up answer at once.
-_LAZY = {"SMOTE": "gpusmote._smote", "NearestNeighbors": "gpusmote.neighbors"}
+_LAZY = {
+    "SMOTE": "gpusmote._smote",
+    "NearestNeighbors": "gpusmote.neighbors",
+    "RandomOverSampler": "gpusmote.over_sampling._random_over_sampler",
+    "ADASYN": "gpusmote.over_sampling._adasyn",
+}
 
 
 def __getattr__(name: str):

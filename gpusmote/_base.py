@@ -76,7 +76,7 @@ class DeviceOverSampler(BaseOverSampler):
         The same checks and rules as ``fit_resample`` on host data: X's are
         computed on the device, y's by imbalanced-learn on the host.
         """
-        check_device_X(X, backend.xp, type(self).__name__)
+        self._check_device_X(X, backend)
         y = with_cached_labels(y)
         check_classification_targets(y)
         y, binarized = check_target_type(y, indicate_one_vs_all=True)
@@ -92,6 +92,11 @@ class DeviceOverSampler(BaseOverSampler):
             self.sampling_strategy, y, self._sampling_type
         )
         return self._resample(X, y, backend)
+
+    def _check_device_X(self, X, backend) -> None:
+        """scikit-learn's checks of device-resident X (finite numbers); a
+        sampler that accepts more (RandomOverSampler: NaN) overrides this."""
+        check_device_X(X, backend.xp, type(self).__name__)
 
     def _fit_resample(self, X, y):
         if sparse.issparse(X):
