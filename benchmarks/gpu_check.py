@@ -12,6 +12,10 @@ numba-cuda) does, in order:
    candidates too; FAISS's float32 distances are also checked against the
    error bound the exactness proof assumes. Device-resident inputs (CuPy
    arrays, PyTorch CUDA tensors) are checked when this build accepts them.
+   The rest of the family (RandomOverSampler, ADASYN, BorderlineSMOTE of both
+   kinds, SVMSMOTE) gets the same check on overlapping classes: GPU = CPU =
+   imbalanced-learn with an int seed, GPU = CPU with ``rng="philox"``, and CuPy
+   input answered on the device with the CPU's rows.
 2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
    and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
 3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
@@ -135,6 +139,70 @@ def check_identity(n_cases: int) -> list[dict]:
             rows.append({**{k: str(v) for k, v in params.items()}, "knn": engine, "small_tiles": small_tiles,
                          "gpu_equals_cpu": same_cpu, "gpu_equals_imblearn": same_ref, "error": error})
     return rows
+
+
+#: name -> (gpusmote.over_sampling and imblearn.over_sampling class, parameters)
+FAMILY = {
+    "RandomOverSampler": ("RandomOverSampler", {}),
+    "ADASYN": ("ADASYN", {}),
+    "BorderlineSMOTE-1": ("BorderlineSMOTE", {"kind": "borderline-1"}),
+    "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
+    "SVMSMOTE": ("SVMSMOTE", {}),
+}
+
+
+def family_cases(n_cases: int, seed: int):
+    """Overlapping classes (so Borderline has danger rows and SVMSMOTE support
+    vectors), float dtypes, a few shapes."""
+    rng = np.random.default_rng(seed)
+    for case in range(n_cases):
+        counts = [int(rng.integers(400, 2500))] + [int(rng.integers(40, 300)) for _ in range(int(rng.integers(1, 3)))]
+        yield dict(counts=counts, n_features=int(rng.choice([2, 8, 33])),
+                   dtype=[np.float32, np.float64][case % 2], seed=1000 + case)
+
+
+def _same(a, b) -> bool:
+    return all(np.array_equal(np.asarray(u), np.asarray(v)) and np.asarray(u).dtype == np.asarray(v).dtype
+               for u, v in zip(a, b))
+
+
+def check_family_identity(n_cases: int, device_inputs: bool = True) -> list[dict]:
+    """Every sampler of the family: GPU = CPU = imbalanced-learn (int seed),
+    GPU = CPU (``rng="philox"``), and CuPy input (when ``device_inputs``)."""
+    import imblearn.over_sampling as reference
+
+    import gpusmote.over_sampling as family
+
+    rows = []
+    for params in family_cases(n_cases, seed=2027):
+        X, y = make_case(params["counts"], params["n_features"], params["dtype"], params["seed"])
+        for name, (class_name, extra) in FAMILY.items():
+            ours, theirs = getattr(family, class_name), getattr(reference, class_name)
+            row = {**{k: str(v) for k, v in params.items()}, "sampler": name, "error": ""}
+            try:
+                seed = params["seed"]
+                cpu = ours(device="cpu", random_state=seed, **extra).fit_resample(X, y)
+                gpu = ours(device="cuda", random_state=seed, **extra).fit_resample(X, y)
+                row["gpu_equals_cpu"] = _same(gpu, cpu)
+                row["gpu_equals_imblearn"] = _same(gpu, theirs(random_state=seed, **extra).fit_resample(X, y))
+                philox = [ours(device=d, random_state=seed, rng="philox", **extra).fit_resample(X, y)
+                          for d in ("cpu", "cuda")]
+                row["philox_gpu_equals_cpu"] = _same(*philox)
+                if device_inputs:
+                    import cupy
+
+                    X_dev, y_dev = ours(device="cuda", random_state=seed, **extra).fit_resample(cupy.asarray(X), y)
+                    row["cupy_input_equals_cpu"] = (type(X_dev) is cupy.ndarray
+                                                    and _same((cupy.asnumpy(X_dev), y_dev), cpu))
+            except Exception as exc:  # reported, and counted as a failure
+                row["error"] = f"{type(exc).__name__}: {exc}"
+            rows.append(row)
+    return rows
+
+
+def family_ok(row: dict) -> bool:
+    checks = ("gpu_equals_cpu", "gpu_equals_imblearn", "philox_gpu_equals_cpu", "cupy_input_equals_cpu")
+    return not row["error"] and all(row.get(check, True) for check in checks)
 
 
 def check_faiss_bound(xp=None, n_rows: int = 20_000) -> dict:
@@ -289,6 +357,15 @@ def to_markdown(report: dict) -> str:
                      f"{report['faiss_bound']['worst_error_over_bound']:.3g} (must be < 1).")
     for r in bad:
         lines.append(f"- FAILED {r}")
+    family = report.get("family", [])
+    if family:
+        bad_family = [r for r in family if not family_ok(r)]
+        samplers = sorted({r["sampler"] for r in family})
+        lines.append(f"Family: {len(family) - len(bad_family)}/{len(family)} cases x samplers "
+                     f"({', '.join(samplers)}) bit-identical (GPU = CPU = imbalanced-learn; philox GPU = CPU; "
+                     f"CuPy input = CPU).")
+        for r in bad_family:
+            lines.append(f"- FAILED {r}")
     for r in report["device_inputs"]:
         lines.append(f"- {r['input']} input: identical={r['identical']} same type out={r['same_type_out']} {r['error']}")
     lines += [f"Kernel tests on the device: {report['kernel_tests']}", ""]
@@ -329,12 +406,15 @@ def to_markdown(report: dict) -> str:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=48)
+    parser.add_argument("--family-cases", type=int, default=6,
+                        help="cases per sampler of the rest of the family")
     parser.add_argument("--quick", action="store_true", help="2%% workloads for the timings")
     parser.add_argument("--skip-timings", action="store_true")
     args = parser.parse_args(argv)
     report = {"device": device_name()}
     print(f"device: {report['device']}", flush=True)
     report["identity"] = check_identity(args.cases)
+    report["family"] = check_family_identity(args.family_cases)
     try:
         report["faiss_bound"] = check_faiss_bound()
     except Exception as exc:
@@ -361,6 +441,7 @@ def main(argv=None) -> int:
     save_report("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""),
                 report, text)
     ok = (all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
+          and all(family_ok(r) for r in report["family"])
           and report["faiss_bound"].get("worst_error_over_bound", 0.0) < 1.0)
     return 0 if ok else 1
 

@@ -14,7 +14,8 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
 
 __version__ = "0.1.0"
 
-__all__ = ["ADASYN", "NearestNeighbors", "RandomOverSampler", "SMOTE", "__version__"]
+__all__ = ["ADASYN", "BorderlineSMOTE", "NearestNeighbors", "RandomOverSampler", "SMOTE", "SVMSMOTE",
+           "__version__"]
 
 # The estimators import scikit-learn and imbalanced-learn (about 2 s cold):
 # loaded on first use, so `gpusmote --help`, argument errors and an interrupt
@@ -24,6 +25,8 @@ _LAZY = {
     "NearestNeighbors": "gpusmote.neighbors",
     "RandomOverSampler": "gpusmote.over_sampling._random_over_sampler",
     "ADASYN": "gpusmote.over_sampling._adasyn",
+    "BorderlineSMOTE": "gpusmote.over_sampling._filter",
+    "SVMSMOTE": "gpusmote.over_sampling._filter",
 }
 
 

@@ -183,6 +183,10 @@ def sparse_synthetic_rows(base_rows, nn_idx: np.ndarray, draw: DrawChunk, nn_row
     nn_rows = base_rows if nn_rows is None else nn_rows
     base = base_rows[draw.rows]
     diffs = nn_rows[nn_idx[draw.rows, draw.cols]] - base
+    if draw.diff_scales is not None:
+        # Borderline-2 on sparse arrays: imbalanced-learn's in-place ``*=``,
+        # each difference scaled and rounded back to the data's dtype.
+        diffs = diffs.multiply(np.asarray(draw.diff_scales)[:, None]).astype(diffs.dtype).tocsr()
     steps = sparse.csr_matrix(np.asarray(draw.steps)[:, None])
     return (base + steps.multiply(diffs)).astype(base_rows.dtype)
 
@@ -286,9 +290,6 @@ def _stack_sparse_blocks(X, y: np.ndarray, blocks: Sequence[Block], times: Phase
     with times.phase("generate"):
         for block in blocks:
             for draw in block.draws():
-                if draw.diff_scales is not None:
-                    raise ValueError("difference scaling (Borderline-2) is not defined for "
-                                     "sparse input")
                 parts.append(sparse_synthetic_rows(block.base, np.asarray(block.table), draw,
                                                    nn_rows=block.nn_data))
             labels.append(np.full(block.n_samples, block.label, dtype=plain_dtype(y.dtype)))

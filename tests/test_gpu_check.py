@@ -26,6 +26,18 @@ def test_identity_loop_covers_both_engines(monkeypatch):
     assert all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] and not r["error"] for r in rows)
 
 
+def test_family_identity_loop_under_the_simulator(monkeypatch):
+    case = dict(counts=[150, 30, 20], n_features=3, dtype=np.float32, seed=5)
+    monkeypatch.setattr(gpu_check, "family_cases", lambda n_cases, seed: iter([case]))
+    rows = gpu_check.check_family_identity(1, device_inputs=False)
+    assert [r["sampler"] for r in rows] == list(gpu_check.FAMILY)
+    assert all(gpu_check.family_ok(r) and r["gpu_equals_imblearn"] for r in rows), rows
+    text = gpu_check.to_markdown({"device": "Test GPU", "identity": [], "family": rows + [
+        {**rows[0], "gpu_equals_cpu": False}], "faiss_bound": {}, "device_inputs": [],
+        "kernel_tests": "", "timings": []})
+    assert f"Family: {len(rows)}/{len(rows) + 1} cases x samplers" in text and "FAILED" in text
+
+
 def test_faiss_cpu_distances_stay_within_the_bound():
     worst = gpu_check.check_faiss_bound(np, n_rows=3000)["worst_error_over_bound"]
     assert 0 < worst < 0.5

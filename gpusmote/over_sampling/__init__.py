@@ -3,6 +3,7 @@ parameters and output, on gpusmote's engine."""
 
 from gpusmote._smote import SMOTE
 from gpusmote.over_sampling._adasyn import ADASYN
+from gpusmote.over_sampling._filter import SVMSMOTE, BorderlineSMOTE
 from gpusmote.over_sampling._random_over_sampler import RandomOverSampler
 
-__all__ = ["ADASYN", "RandomOverSampler", "SMOTE"]
+__all__ = ["ADASYN", "BorderlineSMOTE", "RandomOverSampler", "SMOTE", "SVMSMOTE"]
