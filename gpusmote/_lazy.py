@@ -156,7 +156,7 @@ def build_table(X, y, *, sampling_strategy="auto", k_neighbors: int = 5,
         The exceptions ``fit_resample`` raises for the same input, and a
         ValueError for features that are not float32 or float64.
     """
-    from gpusmote._smote import SMOTE
+    from gpusmote._smote import SMOTE, neighbor_finder
 
     if not isinstance(k_neighbors, numbers.Integral) or isinstance(k_neighbors, bool):
         raise TypeError(f"k_neighbors must be an int here, got {type(k_neighbors).__name__}.")
@@ -171,7 +171,7 @@ def build_table(X, y, *, sampling_strategy="auto", k_neighbors: int = 5,
         raise ValueError(f"X must hold float32 or float64 features, got {X.dtype}.")
     strategy = dict(check_sampling_strategy(sampler.sampling_strategy, y, sampler._sampling_type))
     backend = resolve_device(device)
-    find_neighbors = sampler._neighbor_finder(backend)
+    find_neighbors = neighbor_finder(sampler.k_neighbors, backend)[0]
     plans = plan_classes(len(X), strategy, sorted_labels(y))
     rows, tables = [], []
     for plan in plans:

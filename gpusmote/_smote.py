@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import numbers
 
-import numpy as np
 from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote._base import DeviceOverSampler
-from gpusmote._engine import resample_dense, resample_sparse
+from gpusmote._engine import DrawSource, NeighborFinder, resample_dense, resample_sparse
 from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
 from gpusmote._neighbor_table import checked_neighbor_table
 from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
@@ -114,41 +113,10 @@ class SMOTE(DeviceOverSampler):
         self.rng = rng
 
     def _neighbor_finder(self, backend):
-        """Return ``rows -> (n_rows, k) neighbour table`` for this sampler."""
-        if isinstance(self.k_neighbors, numbers.Integral):
-            k = int(self.k_neighbors)
-            self.k_neighbors_ = k
-            self.nn_k_ = NearestNeighbors(n_neighbors=k + 1, device=backend.name)
-
-            def find(X_class: np.ndarray) -> np.ndarray:
-                n_rows = X_class.shape[0]
-                if n_rows <= k:
-                    # sklearn's message, which imbalanced-learn users know, and
-                    # what it means for SMOTE.
-                    raise ValueError(
-                        f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
-                        f"n_samples_fit = {n_rows}, n_samples = {n_rows}. "
-                        f"(k_neighbors={k} needs at least {k + 1} samples in every "
-                        f"over-sampled class.)"
-                    )
-                if sparse.issparse(X_class):
-                    return sparse_kneighbors_excluding_self(X_class, k)
-                return backend.kneighbors(X_class, k)
-
-            return find
-
-        self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors, additional_neighbor=1)
-        self.k_neighbors_ = self.nn_k_.n_neighbors - 1
-
-        def find_with_estimator(X_class):
-            # The estimator gets the class's rows as imbalanced-learn gives them
-            # (sparse stays sparse), in host memory.
-            X_class = X_class if sparse.issparse(X_class) else backend.to_host(X_class)
-            self.nn_k_.fit(X_class)
-            table = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
-            return checked_neighbor_table(table, X_class.shape[0])
-
-        return find_with_estimator
+        """Return ``rows -> (n_rows, k) neighbour table`` for this sampler
+        (sets ``nn_k_`` and ``k_neighbors_``)."""
+        find, self.nn_k_, self.k_neighbors_ = neighbor_finder(self.k_neighbors, backend)
+        return find
 
     def _resample(self, X, y, backend):
         self.device_ = backend.name
@@ -162,14 +130,76 @@ class SMOTE(DeviceOverSampler):
 
     def _draw_source(self, backend):
         """Per class, its (rows, cols, steps) chunks in the backend's memory."""
-        if self.rng == "philox":
-            seed = philox_seed(self.random_state)
-            return lambda plan, n_base, k: iter_philox_draws(
-                seed, plan.position, n_base, k, plan.n_samples, backend
-            )
+        return draw_source(self.rng, self.random_state, backend)
 
-        def imblearn_draws(plan, n_base, k):
-            for chunk in iter_imblearn_draws(self.random_state, n_base, k, plan.n_samples):
-                yield DrawChunk(chunk.start, *(backend.to_device(a) for a in (chunk.rows, chunk.cols, chunk.steps)))
 
-        return imblearn_draws
+def neighbor_finder(k_neighbors, backend) -> tuple[NeighborFinder, object, int]:
+    """SMOTE's neighbour search for a ``k_neighbors`` parameter, for the engine
+    and for callers that drive it themselves (``gpusmote resample``,
+    ``gpusmote.torch``).
+
+    Parameters
+    ----------
+    k_neighbors : int or estimator
+        As :class:`SMOTE`'s: an int runs gpusmote's exact k-NN on ``backend``
+        (dense) or on the nonzeros (sparse); an estimator is cloned, fitted on
+        each class and queried as imbalanced-learn does, its table checked.
+    backend : Backend
+
+    Returns
+    -------
+    find : callable
+        ``class rows -> (n_rows, k) int64 neighbour table``.
+    estimator : estimator
+        What ``SMOTE.nn_k_`` holds.
+    k : int
+        Neighbours per row.
+    """
+    if isinstance(k_neighbors, numbers.Integral):
+        k = int(k_neighbors)
+
+        def find(X_class):
+            n_rows = X_class.shape[0]
+            if n_rows <= k:
+                # sklearn's message, which imbalanced-learn users know, and
+                # what it means for SMOTE.
+                raise ValueError(
+                    f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
+                    f"n_samples_fit = {n_rows}, n_samples = {n_rows}. "
+                    f"(k_neighbors={k} needs at least {k + 1} samples in every "
+                    f"over-sampled class.)"
+                )
+            if sparse.issparse(X_class):
+                return sparse_kneighbors_excluding_self(X_class, k)
+            return backend.kneighbors(X_class, k)
+
+        return find, NearestNeighbors(n_neighbors=k + 1, device=backend.name), k
+
+    estimator = check_neighbors_object("k_neighbors", k_neighbors, additional_neighbor=1)
+
+    def find_with_estimator(X_class):
+        # The estimator gets the class's rows as imbalanced-learn gives them
+        # (sparse stays sparse), in host memory.
+        X_class = X_class if sparse.issparse(X_class) else backend.to_host(X_class)
+        estimator.fit(X_class)
+        table = estimator.kneighbors(X_class, return_distance=False)[:, 1:]
+        return checked_neighbor_table(table, X_class.shape[0])
+
+    return find_with_estimator, estimator, estimator.n_neighbors - 1
+
+
+def draw_source(rng: str, random_state, backend) -> DrawSource:
+    """SMOTE's draws: ``(plan, n_base_rows, k) -> iterator of DrawChunk`` in
+    ``backend``'s memory, for ``rng='imblearn'`` (a RandomState consumed as
+    imbalanced-learn does) or ``'philox'`` (the counter-based stream)."""
+    if rng == "philox":
+        seed = philox_seed(random_state)
+        return lambda plan, n_base, k: iter_philox_draws(
+            seed, plan.position, n_base, k, plan.n_samples, backend
+        )
+
+    def imblearn_draws(plan, n_base, k):
+        for chunk in iter_imblearn_draws(random_state, n_base, k, plan.n_samples):
+            yield DrawChunk(chunk.start, *(backend.to_device(a) for a in (chunk.rows, chunk.cols, chunk.steps)))
+
+    return imblearn_draws

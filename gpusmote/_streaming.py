@@ -410,7 +410,7 @@ def resample_file(options: Options) -> dict:
         On bad input or options (the message names the problem); the input is
         untouched and no output is left behind.
     """
-    from gpusmote import SMOTE
+    from gpusmote._smote import SMOTE, draw_source, neighbor_finder
 
     _check_destination(options)
     sampler = SMOTE(sampling_strategy=options.sampling_strategy,
@@ -439,7 +439,8 @@ def resample_file(options: Options) -> dict:
                     collected.rows.update(extra.rows)
             backend = resolve_device(options.device)
             sampler.device_ = backend.name
-            find_neighbors, draws = sampler._neighbor_finder(backend), sampler._draw_source(backend)
+            find_neighbors = neighbor_finder(sampler.k_neighbors, backend)[0]
+            draws = draw_source(sampler.rng, sampler.random_state, backend)
             classes = []
             with times.phase("k-NN"):
                 for label in sorted(wanted, key=labels.index):
