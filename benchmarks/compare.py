@@ -30,7 +30,7 @@ import numpy as np
 
 from benchmarks.run_case import SAMPLERS
 from benchmarks.workloads import WORKLOADS, Workload, get_workload
-from gpusmote._device import cuda_available
+from gpusmote.devices._resolve import cuda_available
 
 RESULTS = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent

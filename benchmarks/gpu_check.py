@@ -61,7 +61,7 @@ def device_name() -> str:
 
 def knn_engines() -> list[str]:
     """The GPU k-NN engines to check: ours, and FAISS's when it has GPU support."""
-    from gpusmote._knn_faiss import faiss_gpu_status
+    from gpusmote.neighbors._faiss import faiss_gpu_status
 
     return ["own", "faiss"] if faiss_gpu_status()[0] else ["own"]
 
@@ -106,9 +106,9 @@ def make_case(counts, n_features, dtype, seed):
 def check_identity(n_cases: int) -> list[dict]:
     from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 
-    import gpusmote._knn_cuda as knn_cuda
-    import gpusmote._knn_faiss as knn_faiss
-    import gpusmote._random as random_module
+    import gpusmote.neighbors._cuda as knn_cuda
+    import gpusmote.neighbors._faiss as knn_faiss
+    import gpusmote.engine._draws as random_module
     from gpusmote import SMOTE
 
     rows, engines = [], knn_engines()
@@ -215,7 +215,7 @@ def check_faiss_bound(xp=None, n_rows: int = 20_000) -> dict:
             return {}
         import cupy as xp
 
-    from gpusmote._knn_faiss import faiss_error_ratio
+    from gpusmote.neighbors._faiss import faiss_error_ratio
 
     worst = max(faiss_error_ratio(xp, n_rows, n_features, seed)
                 for seed, n_features in enumerate([8, 30, 130]))

@@ -4,7 +4,7 @@ search alone and gpusmote's exact FAISS-candidate search.
 
 Run ``python -m benchmarks.knn_backends``. "faiss flat (cand.)" returns the
 ``k + 5`` candidates our re-rank needs and nothing more (not exact);
-"faiss + re-rank" is :func:`gpusmote._knn_faiss.kneighbors_excluding_self_faiss`
+"faiss + re-rank" is :func:`gpusmote.neighbors._faiss.kneighbors_excluding_self_faiss`
 on the CPU, whose table is checked equal to gpusmote's own search.
 """
 
@@ -16,8 +16,8 @@ import time
 import numpy as np
 from sklearn.neighbors import NearestNeighbors
 
-from gpusmote._knn import kneighbors_excluding_self, n_candidates
-from gpusmote._knn_faiss import kneighbors_excluding_self_faiss
+from gpusmote.neighbors._cpu import kneighbors_excluding_self, n_candidates
+from gpusmote.neighbors._faiss import kneighbors_excluding_self_faiss
 from gpusmote.datasets import make_fraud_like
 
 

@@ -14,7 +14,7 @@ import os
 import pytest
 
 from benchmarks.workloads import WORKLOADS, get_workload
-from gpusmote._device import cuda_available
+from gpusmote.devices._resolve import cuda_available
 
 QUICK = os.environ.get("GPUSMOTE_BENCH_QUICK") == "1"
 ROUNDS = int(os.environ.get("GPUSMOTE_BENCH_ROUNDS", "3"))

@@ -25,7 +25,7 @@ from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorData
 
 from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
-from gpusmote._device import cuda_available
+from gpusmote.devices._resolve import cuda_available
 from gpusmote.datasets import make_fraud_like
 from gpusmote.torch import BalancedBatches, SMOTEDataset
 

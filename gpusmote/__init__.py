@@ -21,7 +21,7 @@ __all__ = ["ADASYN", "BorderlineSMOTE", "NearestNeighbors", "RandomOverSampler",
 # loaded on first use, so `gpusmote --help`, argument errors and an interrupt
 # while starting up answer at once.
 _LAZY = {
-    "SMOTE": "gpusmote._smote",
+    "SMOTE": "gpusmote.over_sampling._smote",
     "NearestNeighbors": "gpusmote.neighbors",
     "RandomOverSampler": "gpusmote.over_sampling._random_over_sampler",
     "ADASYN": "gpusmote.over_sampling._adasyn",

@@ -121,8 +121,8 @@ def parse_sampling_strategy(text: str):
 
 
 def run_resample(args: argparse.Namespace) -> int:
-    """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote._streaming)."""
-    from gpusmote._streaming import Options, resample_file
+    """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote.io._streaming)."""
+    from gpusmote.io._streaming import Options, resample_file
 
     options = Options(
         input=Path(args.input), output=Path(args.output), target=args.target,

@@ -241,7 +241,7 @@ def rerank_exact(
         The points in their own dtype; distances are computed in float64.
     scale : float
         Power of two the differences are multiplied by before squaring (the
-        float32 stage's, :attr:`gpusmote._knn.Prepared.scale`): distances and
+        float32 stage's, :attr:`gpusmote.neighbors._cpu.Prepared.scale`): distances and
         bounds are then in the same units, and at unit scale whatever the
         data's magnitude.
     cand_idx, cand_bound : candidates and bound of :func:`block_candidates`.

@@ -16,7 +16,7 @@ from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 from sklearn.neighbors import NearestNeighbors as SklearnNeighbors
 
-import gpusmote._random as random_module
+import gpusmote.engine._draws as random_module
 from gpusmote import NearestNeighbors
 from gpusmote.over_sampling._adasyn import ADASYN, repeated_rows
 from helpers import assert_same_resample, make_classes

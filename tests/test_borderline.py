@@ -299,7 +299,7 @@ def test_parameter_validation(params):
 def test_chunked_draws_match_imblearn(kind, monkeypatch):
     """Chunked draws (and, for Borderline-2, chunked scale draws) are
     imbalanced-learn's stream exactly, also past the kept integers."""
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     monkeypatch.setattr(random_module, "DRAW_CHUNK_ROWS", 37)
     monkeypatch.setattr(random_module, "KEEP_INDEX_ROWS", 60)
@@ -313,7 +313,7 @@ def test_chunked_draws_match_imblearn(kind, monkeypatch):
 
 @pytest.mark.parametrize("kind", KINDS)
 def test_philox_chunking_invariant_and_valid(kind, monkeypatch):
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     X, y = overlapping(counts=(300, 40, 30), dtype=np.float32, seed=19)
     whole = BorderlineSMOTE(kind=kind, rng="philox", random_state=4, device="cpu").fit_resample(X, y)
@@ -330,8 +330,8 @@ def test_philox_chunking_invariant_and_valid(kind, monkeypatch):
 def test_philox_borderline2_recipe():
     """rng='philox' Borderline-2 row j: danger row + step_j * scale_j * (neighbour -
     row), scale_j = stream 1's step halved for a neighbour of another class, else 1."""
-    from gpusmote._backend import CPU
-    from gpusmote._random import iter_philox_draws
+    from gpusmote.devices._backend import CPU
+    from gpusmote.engine._draws import iter_philox_draws
 
     X, y = overlapping(counts=(200, 40), n_features=3, seed=20)
     sampler = BorderlineSMOTE(kind="borderline-2", rng="philox", random_state=9, device="cpu")

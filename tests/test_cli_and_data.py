@@ -46,7 +46,7 @@ def test_demo_prints_counts_and_identity(capsys):
 
 
 def test_demo_error_is_one_line(capsys, monkeypatch):
-    import gpusmote._device as device_module
+    import gpusmote.devices._resolve as device_module
 
     monkeypatch.setattr(device_module, "cuda_simulated", lambda: False)
     monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "no CUDA device is visible"))

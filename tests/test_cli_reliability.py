@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-import gpusmote._streaming as streaming
+import gpusmote.io._streaming as streaming
 from gpusmote.cli import build_parser, main
 
 pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals and flock")
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals a
 # argv[1] == "ignore-hup": start with SIGHUP ignored, as nohup does.
 SLOW_CLI = """
 import signal, sys, time
-import gpusmote._streaming as streaming
+import gpusmote.io._streaming as streaming
 real = streaming.read_batches
 def slow(*args, **kwargs):
     source = real(*args, **kwargs)
@@ -183,7 +183,7 @@ def test_signal_handlers_are_installed_by_main_only_and_restored(tmp_path):
                 "--quiet") == 0
     assert (signal.getsignal(signal.SIGTERM), signal.getsignal(signal.SIGHUP)) == before
     imported = subprocess.run(
-        [sys.executable, "-c", "import signal, gpusmote.cli, gpusmote._streaming; "
+        [sys.executable, "-c", "import signal, gpusmote.cli, gpusmote.io._streaming; "
          "print(signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)"],
         capture_output=True, text=True, timeout=60)
     assert imported.stdout == "True\n", imported.stderr
@@ -276,12 +276,12 @@ def test_ctrl_c_while_starting_exits_130_without_a_traceback(monkeypatch, capsys
 
 
 def test_ctrl_c_during_a_lazy_import_exits_130(tmp_path, monkeypatch, capsys):
-    class Interrupts:  # Ctrl-C while gpusmote._streaming (pyarrow, ...) loads
+    class Interrupts:  # Ctrl-C while gpusmote.io._streaming (pyarrow, ...) loads
         def find_spec(self, name, path=None, target=None):
-            if name == "gpusmote._streaming":
+            if name == "gpusmote.io._streaming":
                 raise KeyboardInterrupt
 
-    monkeypatch.delitem(sys.modules, "gpusmote._streaming")
+    monkeypatch.delitem(sys.modules, "gpusmote.io._streaming")
     monkeypatch.setattr(sys, "meta_path", [Interrupts(), *sys.meta_path])
     assert main(["resample", "in.parquet", "out.parquet", "--target", "label"]) == 130
     assert "Traceback" not in capsys.readouterr().err

@@ -130,7 +130,7 @@ def test_strategies_from_the_command_line(tmp_path, capsys):
 
 
 def test_collection_budget_falls_back_to_an_extra_pass(tmp_path):
-    from gpusmote._streaming import Options, resample_file
+    from gpusmote.io._streaming import Options, resample_file
 
     table = _table()
     source = _write(tmp_path, table, "parquet")
@@ -282,7 +282,7 @@ def test_version():
 def test_full_disk_mid_write_leaves_nothing(tmp_path, capsys, monkeypatch):
     import errno
 
-    import gpusmote._streaming as streaming
+    import gpusmote.io._streaming as streaming
 
     real_open = streaming.open_writer
 

@@ -165,7 +165,7 @@ def test_int_seed_repeats_identically(device):
 
 def test_larger_than_one_chunk(monkeypatch, device):
     """Chunked draws and generation give imbalanced-learn's stream exactly."""
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     monkeypatch.setattr(random_module, "DRAW_CHUNK_ROWS", 37)
     X, y = make_classes([400, 30, 25], n_features=6, dtype=np.float32, seed=21)
@@ -175,7 +175,7 @@ def test_larger_than_one_chunk(monkeypatch, device):
 def test_high_dimensional_and_many_tiles(monkeypatch, device):
     """Several query blocks and point tiles per class, in sklearn's brute-force
     regime (>15 dims)."""
-    import gpusmote._knn as knn_module
+    import gpusmote.neighbors._cpu as knn_module
 
     monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 16)
     monkeypatch.setattr(knn_module, "TILE_BYTES", 4 * 16 * 70)

@@ -10,10 +10,10 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 
-import gpusmote._knn_cuda as knn_cuda
+import gpusmote.neighbors._cuda as knn_cuda
 from gpusmote import SMOTE
-from gpusmote._knn import kneighbors_excluding_self
-from gpusmote._knn_cuda import kneighbors_excluding_self_cuda
+from gpusmote.neighbors._cpu import kneighbors_excluding_self
+from gpusmote.neighbors._cuda import kneighbors_excluding_self_cuda
 from helpers import assert_same_resample, make_classes
 
 
@@ -35,7 +35,7 @@ def test_cuda_equals_cpu_equals_imblearn(dtype):
 
 
 def test_cuda_chunks_and_strategies(monkeypatch):
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     monkeypatch.setattr(random_module, "DRAW_CHUNK_ROWS", 13)
     X, y = make_classes([60, 20, 12], n_features=3, dtype=np.float32, seed=32)

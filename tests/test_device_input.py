@@ -7,8 +7,8 @@ import torch
 from helpers import make_classes
 
 from gpusmote import SMOTE
-from gpusmote._backend import cuda_backend
-from gpusmote._device_input import device_kind, like
+from gpusmote.devices._backend import cuda_backend
+from gpusmote.devices._input import device_kind, like
 
 SIMULATED = cuda_backend(simulated=True)
 

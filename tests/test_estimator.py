@@ -48,7 +48,7 @@ def test_fitted_attributes():
     # imbalanced-learn's nn_k_ counts the row itself; ours is the exact search as an estimator
     assert sampler.nn_k_.get_params() == {"n_neighbors": 6, "device": "cpu"}
     table = sampler.nn_k_.fit(X[y == 2]).kneighbors(return_distance=False)
-    from gpusmote._knn import kneighbors_excluding_self
+    from gpusmote.neighbors._cpu import kneighbors_excluding_self
 
     np.testing.assert_array_equal(table, kneighbors_excluding_self(X[y == 2], 6))
     assert sampler.device_ == "cpu"
@@ -77,8 +77,8 @@ def test_phase_timings_wait_for_the_device():
     # synchronize, inside the timed block, so the time lands in its own phase.
     import time
 
-    from gpusmote._backend import CPU, Backend
-    from gpusmote._timing import PhaseTimes
+    from gpusmote.devices._backend import CPU, Backend
+    from gpusmote.engine._timing import PhaseTimes
 
     times = PhaseTimes()
     with times.phase("generate", lambda: time.sleep(0.05)):

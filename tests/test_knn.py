@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import gpusmote._knn as knn_module
-from gpusmote._knn import kneighbors_excluding_self
+import gpusmote.neighbors._cpu as knn_module
+from gpusmote.neighbors._cpu import kneighbors_excluding_self
 
 
 def reference_scale(*row_sets: np.ndarray) -> float:

@@ -13,12 +13,12 @@ import numpy as np
 import pytest
 from scipy import sparse
 
-import gpusmote._knn_cuda as knn_cuda
+import gpusmote.neighbors._cuda as knn_cuda
 from gpusmote import NearestNeighbors
-from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries
-from gpusmote._knn_faiss import kneighbors_excluding_self_faiss, kneighbors_of_queries_faiss
-from gpusmote._knn_gpu import kneighbors_excluding_self_gpu, kneighbors_of_queries_gpu
-from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries
+from gpusmote.neighbors._faiss import kneighbors_excluding_self_faiss, kneighbors_of_queries_faiss
+from gpusmote.neighbors._gpu import kneighbors_excluding_self_gpu, kneighbors_of_queries_gpu
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from test_knn import sequential_sqdist
 
 K = 5

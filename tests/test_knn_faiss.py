@@ -15,17 +15,17 @@ import numpy as np
 import pytest
 from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 
-import gpusmote._knn_faiss as knn_faiss
+import gpusmote.neighbors._faiss as knn_faiss
 from gpusmote import SMOTE
-from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries, prepare_plain
-from gpusmote._knn_faiss import (
+from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries, prepare_plain
+from gpusmote.neighbors._faiss import (
     drop_self,
     faiss_gpu_status,
     faiss_search,
     kneighbors_excluding_self_faiss,
     kneighbors_of_queries_faiss,
 )
-from gpusmote._knn_gpu import gpu_knn_engine
+from gpusmote.neighbors._gpu import gpu_knn_engine
 from gpusmote.neighbors import NearestNeighbors
 from helpers import assert_same_resample, make_classes
 from test_knn import reference_kneighbors

@@ -13,7 +13,7 @@ from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 from sklearn.base import BaseEstimator
 
 from gpusmote import SMOTE
-from gpusmote._neighbor_table import checked_neighbor_table
+from gpusmote.neighbors._table import checked_neighbor_table
 from helpers import make_classes
 
 

@@ -10,7 +10,7 @@ from imblearn.over_sampling import ADASYN, SMOTE as ReferenceSMOTE, BorderlineSM
 from sklearn.base import clone
 from sklearn.neighbors import NearestNeighbors as SklearnNearestNeighbors
 
-import gpusmote._knn_cuda as knn_cuda
+import gpusmote.neighbors._cuda as knn_cuda
 from gpusmote import SMOTE, NearestNeighbors
 from helpers import assert_same_resample, make_classes
 from test_knn import reference_kneighbors, sequential_sqdist

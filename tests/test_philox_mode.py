@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-import gpusmote._random as random_module
+import gpusmote.engine._draws as random_module
 from gpusmote import SMOTE
 from helpers import assert_same_resample, make_classes
 from test_knn import reference_kneighbors

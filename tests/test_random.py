@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from gpusmote._random import iter_imblearn_draws
+from gpusmote.engine._draws import iter_imblearn_draws
 
 
 def imblearn_draws(rs, n_rows, k, n):
@@ -37,7 +37,7 @@ def test_instance_is_advanced_like_imblearn():
 def test_integers_drawn_once_or_twice_give_the_same_stream(n, monkeypatch):
     # Kept from the walk (all of them, some, none): the same draws, and the
     # instance is left where imbalanced-learn leaves it.
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     expected_rows, expected_cols, expected_steps = imblearn_draws(np.random.RandomState(3), 500, 5, n)
     for keep in (0, 1000, n // 2, 10 * n):

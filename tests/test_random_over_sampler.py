@@ -15,8 +15,8 @@ from scipy import sparse
 from sklearn.base import clone
 from sklearn.linear_model import LogisticRegression
 
-import gpusmote._random
-from gpusmote._backend import cuda_backend
+import gpusmote.engine._draws
+from gpusmote.devices._backend import cuda_backend
 from gpusmote.kernels.gather_rows import _as_words, _gather_rows_kernel, gather_rows
 from gpusmote.over_sampling import _random_over_sampler
 from gpusmote.over_sampling._random_over_sampler import RandomOverSampler
@@ -342,7 +342,7 @@ def test_philox_same_on_both_engines_and_any_chunking(monkeypatch):
     X, y = make_classes([60, 9, 5], n_features=3, seed=19)
     results = [RandomOverSampler(random_state=9, rng="philox", device=d).fit_resample(X, y)
                for d in ("cpu", "cuda")]
-    monkeypatch.setattr(gpusmote._random, "DRAW_CHUNK_ROWS", 4)
+    monkeypatch.setattr(gpusmote.engine._draws, "DRAW_CHUNK_ROWS", 4)
     results.append(RandomOverSampler(random_state=9, rng="philox", device="cpu").fit_resample(X, y))
     for other in results[1:]:
         assert_same_resample(other, results[0])

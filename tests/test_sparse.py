@@ -12,10 +12,10 @@ from imblearn.over_sampling import SMOTE as ReferenceSMOTE
 from scipy import sparse
 from sklearn.neighbors import NearestNeighbors
 
-import gpusmote._random as random_module
+import gpusmote.engine._draws as random_module
 from gpusmote import SMOTE
-from gpusmote._knn import kneighbors_excluding_self
-from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._cpu import kneighbors_excluding_self
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from helpers import assert_same_resample
 from test_knn import reference_kneighbors
 

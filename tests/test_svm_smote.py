@@ -125,7 +125,7 @@ def test_cuda_engine_equals_imblearn():
 
 
 def test_philox_same_rows_on_every_device_and_chunking(monkeypatch):
-    import gpusmote._random as random_module
+    import gpusmote.engine._draws as random_module
 
     X, y = data(counts=(80, 20, 14), n_features=3, dtype=np.float32, seed=13)
     cpu = SVMSMOTE(random_state=5, rng="philox", device="cpu").fit_resample(X, y)

@@ -1,11 +1,11 @@
-"""Rows on demand (gpusmote._lazy + kernels/synthesize.py) against fit_resample."""
+"""Rows on demand (gpusmote.engine._on_demand + kernels/synthesize.py) against fit_resample."""
 
 import numpy as np
 import pytest
 from helpers import make_classes
 
 from gpusmote import SMOTE
-from gpusmote._lazy import build_table
+from gpusmote.engine._on_demand import build_table
 from gpusmote.kernels.synthesize import fill_rows, fill_rows_cuda
 
 

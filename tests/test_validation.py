@@ -77,7 +77,7 @@ def test_too_few_samples_message_explains_the_fix():
 
 
 def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
-    import gpusmote._device as device_module
+    import gpusmote.devices._resolve as device_module
 
     monkeypatch.setattr(device_module, "cuda_simulated", lambda: False)
     monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "no CUDA device is visible"))
@@ -88,7 +88,7 @@ def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
 def test_auto_falls_back_to_cpu_with_a_warning_when_cuda_is_broken(monkeypatch):
     import importlib.util
 
-    import gpusmote._device as device_module
+    import gpusmote.devices._resolve as device_module
 
     monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "the CUDA install is broken (x)"))
     monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "cupy" else None)

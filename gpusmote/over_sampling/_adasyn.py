@@ -14,9 +14,9 @@ label order, with one ``RandomState`` for the whole fit::
 
 Only the draws consume the ``RandomState``, so here every class's k-NN runs
 first (phase 1) and the blocks are written afterwards (phase 2,
-:func:`gpusmote._engine.resample_blocks`), their draws taken in class order:
+:func:`gpusmote.engine._resample.resample_blocks`), their draws taken in class order:
 the same numbers. The draws are streamed in chunks by
-:func:`gpusmote._random.iter_imblearn_draws` with a one-row table (its
+:func:`gpusmote.engine._draws.iter_imblearn_draws` with a one-row table (its
 integers in ``[0, k)`` are the columns, drawn before all the uniforms), and
 the fixed, grouped rows are cut from the counts chunk by chunk.
 """
@@ -32,14 +32,14 @@ from scipy import sparse
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from gpusmote._backend import Backend, array_module
-from gpusmote._base import DeviceOverSampler
-from gpusmote._engine import Block, resample_blocks
-from gpusmote._knn_sparse import canonical_csr
-from gpusmote._labels import plain_dtype, sorted_labels
-from gpusmote._neighbor_query import NeighborQuery
-from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
-from gpusmote._timing import PhaseTimes
+from gpusmote.devices._backend import Backend, array_module
+from gpusmote.over_sampling._base import DeviceOverSampler
+from gpusmote.engine._resample import Block, resample_blocks
+from gpusmote.neighbors._sparse import canonical_csr
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.neighbors._query import NeighborQuery
+from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._timing import PhaseTimes
 
 #: imbalanced-learn's messages, verbatim (its typo included).
 NO_MAJORITY_NEIGHBOURS = (

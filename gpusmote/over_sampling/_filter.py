@@ -6,7 +6,7 @@ Per over-sampled class the k-NN decides which rows are "in danger" (mostly,
 but not only, other-class rows among their m nearest neighbours in all of X);
 only those are interpolated from. The class blocks (rows, neighbour tables,
 draws) are built first, then gpusmote's engine writes them all into one
-allocation (:func:`gpusmote._engine.resample_blocks`).
+allocation (:func:`gpusmote.engine._resample.resample_blocks`).
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from sklearn.svm import SVC
 from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from gpusmote._backend import Backend
-from gpusmote._base import DeviceOverSampler
-from gpusmote._engine import Block, ClassPlan, plan_classes, resample_blocks
-from gpusmote._knn_sparse import canonical_csr
-from gpusmote._labels import plain_dtype, sorted_labels
-from gpusmote._neighbor_query import NeighborQuery
-from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
-from gpusmote._timing import PhaseTimes
+from gpusmote.devices._backend import Backend
+from gpusmote.over_sampling._base import DeviceOverSampler
+from gpusmote.engine._resample import Block, ClassPlan, plan_classes, resample_blocks
+from gpusmote.neighbors._sparse import canonical_csr
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.neighbors._query import NeighborQuery
+from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._timing import PhaseTimes
 
 _NEIGHBORS_CONSTRAINT = [
     Interval(numbers.Integral, 1, None, closed="left"),

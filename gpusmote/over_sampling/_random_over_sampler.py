@@ -38,12 +38,12 @@ from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_consistent_length
 
-from gpusmote._backend import CPU, Backend, array_module
-from gpusmote._base import DeviceOverSampler
-from gpusmote._device import resolve_device
-from gpusmote._device_input import to_host
-from gpusmote._labels import plain_dtype, sorted_labels
-from gpusmote._random import iter_philox_draws, philox_seed
+from gpusmote.devices._backend import CPU, Backend, array_module
+from gpusmote.over_sampling._base import DeviceOverSampler
+from gpusmote.devices._resolve import resolve_device
+from gpusmote.devices._input import to_host
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from torch.utils.data import get_worker_info
 
-from gpusmote._lazy import build_table
+from gpusmote.engine._on_demand import build_table
 from gpusmote.kernels.synthesize import fill_rows, fill_rows_cuda
 from gpusmote.torch._tensors import check_xy, host_view
 

@@ -44,13 +44,13 @@ except ImportError:  # not POSIX: no locks, so leftovers are never taken for dea
 import numpy as np
 import pyarrow as pa
 
-from gpusmote._device import resolve_device
-from gpusmote._engine import ClassPlan, synthetic_chunks
-from gpusmote._progress import PassProgress
-from gpusmote._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
+from gpusmote.devices._resolve import resolve_device
+from gpusmote.engine._resample import ClassPlan, synthetic_chunks
+from gpusmote.io._progress import PassProgress
+from gpusmote.io._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
                                feature_matrix, file_format, has_rows, open_writer, read_batches,
                                read_schema, split_columns, synthetic_batch, unwritable_reason)
-from gpusmote._timing import PhaseTimes
+from gpusmote.engine._timing import PhaseTimes
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
 COLLECT_BUDGET_BYTES = 256 * 2**20
@@ -410,7 +410,7 @@ def resample_file(options: Options) -> dict:
         On bad input or options (the message names the problem); the input is
         untouched and no output is left behind.
     """
-    from gpusmote._smote import SMOTE, draw_source, neighbor_finder
+    from gpusmote.over_sampling._smote import SMOTE, draw_source, neighbor_finder
 
     _check_destination(options)
     sampler = SMOTE(sampling_strategy=options.sampling_strategy,

@@ -1,6 +1,6 @@
 """Backends: the array module and kernels one device computes with.
 
-The engine (``gpusmote/_engine.py``) is written once against a
+The engine (``gpusmote/engine/_resample.py``) is written once against a
 :class:`Backend`; the CPU backend is NumPy with the Numba CPU kernels, the CUDA
 backend is CuPy with the Numba CUDA kernels. Under Numba's CUDA simulator the
 CUDA backend keeps NumPy arrays (the simulator runs CUDA kernels on them), so
@@ -16,8 +16,7 @@ from types import ModuleType
 
 import numpy as np
 
-from gpusmote._device_input import to_host
-from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries
+from gpusmote.devices._input import to_host
 from gpusmote.kernels.interpolate import interpolate_rows, interpolate_rows_cuda
 
 
@@ -72,7 +71,21 @@ def array_module(array) -> ModuleType:
     return np
 
 
-CPU = Backend("cpu", np, kneighbors_excluding_self, interpolate_rows, kneighbors_of_queries)
+def _kneighbors_cpu(rows, k):
+    # Imported on use: the neighbours layer builds on the devices layer, not
+    # the other way round.
+    from gpusmote.neighbors._cpu import kneighbors_excluding_self
+
+    return kneighbors_excluding_self(rows, k)
+
+
+def _kneighbors_of_queries_cpu(points, queries, k):
+    from gpusmote.neighbors._cpu import kneighbors_of_queries
+
+    return kneighbors_of_queries(points, queries, k)
+
+
+CPU = Backend("cpu", np, _kneighbors_cpu, interpolate_rows, _kneighbors_of_queries_cpu)
 
 
 @functools.cache
@@ -89,12 +102,12 @@ def cuda_backend(simulated: bool) -> Backend:
 
 
 def _kneighbors_cuda(rows, k, xp):
-    from gpusmote._knn_gpu import kneighbors_excluding_self_gpu
+    from gpusmote.neighbors._gpu import kneighbors_excluding_self_gpu
 
     return kneighbors_excluding_self_gpu(rows, k, xp)
 
 
 def _kneighbors_of_queries_cuda(points, queries, k, xp):
-    from gpusmote._knn_gpu import kneighbors_of_queries_gpu
+    from gpusmote.neighbors._gpu import kneighbors_of_queries_gpu
 
     return kneighbors_of_queries_gpu(points, queries, k, xp)

@@ -19,10 +19,10 @@ from scipy import sparse
 from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
-from gpusmote._backend import CPU
-from gpusmote._device import DEVICES, resolve_device
-from gpusmote._device_input import as_cupy, check_device_X, device_kind, like, to_host
-from gpusmote._labels import with_cached_labels
+from gpusmote.devices._backend import CPU
+from gpusmote.devices._resolve import DEVICES, resolve_device
+from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
+from gpusmote.engine._labels import with_cached_labels
 
 
 class DeviceOverSampler(BaseOverSampler):

@@ -18,10 +18,10 @@ import numpy as np
 from imblearn.utils import check_sampling_strategy
 from sklearn.utils.multiclass import check_classification_targets
 
-from gpusmote._device import resolve_device
-from gpusmote._engine import plan_classes
-from gpusmote._labels import sorted_labels
-from gpusmote._random import philox_seed
+from gpusmote.devices._resolve import resolve_device
+from gpusmote.engine._resample import plan_classes
+from gpusmote.engine._labels import sorted_labels
+from gpusmote.engine._draws import philox_seed
 
 
 @dataclass(frozen=True)
@@ -156,7 +156,7 @@ def build_table(X, y, *, sampling_strategy="auto", k_neighbors: int = 5,
         The exceptions ``fit_resample`` raises for the same input, and a
         ValueError for features that are not float32 or float64.
     """
-    from gpusmote._smote import SMOTE, neighbor_finder
+    from gpusmote.over_sampling._smote import SMOTE, neighbor_finder
 
     if not isinstance(k_neighbors, numbers.Integral) or isinstance(k_neighbors, bool):
         raise TypeError(f"k_neighbors must be an int here, got {type(k_neighbors).__name__}.")

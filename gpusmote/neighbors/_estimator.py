@@ -20,8 +20,8 @@ from sklearn.base import BaseEstimator
 from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from gpusmote._device import DEVICES, resolve_device
-from gpusmote._knn import kneighbors_excluding_self, kneighbors_of_queries
+from gpusmote.devices._resolve import DEVICES, resolve_device
+from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries
 
 
 class NearestNeighbors(BaseEstimator):
@@ -140,7 +140,7 @@ class NearestNeighbors(BaseEstimator):
         backend = resolve_device(self.device)
         if backend.name == "cpu":
             return cpu_search(*args)
-        from gpusmote import _knn_gpu
+        from gpusmote.neighbors import _gpu as _knn_gpu
 
         gpu_search = {
             kneighbors_excluding_self: _knn_gpu.kneighbors_excluding_self_gpu,

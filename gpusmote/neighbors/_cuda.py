@@ -1,6 +1,6 @@
 """Exact k-NN on a CUDA device: the CPU search's algorithm, on device arrays.
 
-Same preparation (:func:`gpusmote._knn.prepare_points`), same candidate merge
+Same preparation (:func:`gpusmote.neighbors._cpu.prepare_points`), same candidate merge
 and exact float64 re-rank (the CUDA twins in ``gpusmote.kernels.neighbors``),
 same proof and tie rule, so the neighbour tables are identical on both devices
 although cuBLAS and OpenBLAS round their GEMMs differently. The GEMM tiles are
@@ -15,7 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
-from gpusmote._knn import (
+from gpusmote.neighbors._cpu import (
     check_k,
     exact_view,
     n_candidates,
@@ -87,7 +87,7 @@ def kneighbors_of_queries_cuda(
     data, queries, k: int, xp: ModuleType, *, query_block_rows: int | None = None,
     tile_points: int | None = None,
 ):
-    """The CUDA twin of :func:`gpusmote._knn.kneighbors_of_queries`."""
+    """The CUDA twin of :func:`gpusmote.neighbors._cpu.kneighbors_of_queries`."""
     check_k(k, len(data), excluding_self=False)
     exact, exact_queries = exact_view(data, xp), exact_view(queries, xp)
     prepared = prepare_points(data, xp, power_of_two_scale(data, queries, xp=xp))

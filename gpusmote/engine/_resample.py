@@ -1,6 +1,6 @@
 """From validated (X, y) and per-class counts to the resampled arrays.
 
-Written once against a :class:`~gpusmote._backend.Backend`, so the CPU and the
+Written once against a :class:`~gpusmote.devices._backend.Backend`, so the CPU and the
 CUDA engine are the same code. The output is allocated once, where the input
 lives: original rows are copied in first, then each over-sampled class's
 synthetic block is written chunk by chunk, straight into its slice when the
@@ -18,11 +18,11 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import sparse
 
-from gpusmote._backend import CPU, Backend, array_module
-from gpusmote._knn_sparse import canonical_csr
-from gpusmote._labels import plain_dtype, sorted_labels
-from gpusmote._random import DrawChunk
-from gpusmote._timing import PhaseTimes
+from gpusmote.devices._backend import CPU, Backend, array_module
+from gpusmote.neighbors._sparse import canonical_csr
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._draws import DrawChunk
+from gpusmote.engine._timing import PhaseTimes
 from gpusmote.kernels.copy_rows import copy_rows
 
 NeighborFinder = Callable[[object], object]

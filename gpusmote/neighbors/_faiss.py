@@ -11,7 +11,7 @@ neighbour tables are identical to the CPU path's whatever FAISS's rounding:
   left out has a computed distance at least the largest one it returned (the
   candidates' bound, with query norm 0: FAISS's values are whole distances).
 * Those computed distances are off by at most the error bound of
-  :func:`gpusmote._knn.prepare_plain`. That bound assumes full float32
+  :func:`gpusmote.neighbors._cpu.prepare_plain`. That bound assumes full float32
   arithmetic: FAISS's GPU resources create their cuBLAS handle with
   ``CUBLAS_MATH_DISALLOW_REDUCED_PRECISION_REDUCTION`` and never enable TF32
   tensor-op math, and ``useFloat16`` stays off in ``bfKnn``.
@@ -32,9 +32,9 @@ from types import ModuleType
 
 import numpy as np
 
-from gpusmote._device_input import to_host
-from gpusmote._knn import check_k, exact_view, n_candidates, power_of_two_scale, prepare_plain
-from gpusmote._knn_cuda import check_cuda_k, rerank_on_device
+from gpusmote.devices._input import to_host
+from gpusmote.neighbors._cpu import check_k, exact_view, n_candidates, power_of_two_scale, prepare_plain
+from gpusmote.neighbors._cuda import check_cuda_k, rerank_on_device
 from gpusmote.kernels.neighbors import NO_SELF, rerank_exact
 
 #: Query rows per FAISS call (bounds the (rows, m) candidate arrays; FAISS
@@ -174,7 +174,7 @@ def kneighbors_excluding_self_faiss(
     -------
     array of shape (n_points, k), int64, in ``xp``'s memory
         Row ``i``'s neighbours, nearest first, ties by lower index: the same
-        table as :func:`gpusmote._knn.kneighbors_excluding_self`.
+        table as :func:`gpusmote.neighbors._cpu.kneighbors_excluding_self`.
     """
     check_k(k, len(data))
     prepared = prepare_plain(data, xp)
@@ -194,7 +194,7 @@ def kneighbors_of_queries_faiss(
     data, queries, k: int, xp: ModuleType, *, on_cuda: bool, query_block_rows: int | None = None,
     search: Search | None = None,
 ):
-    """The FAISS-candidate twin of :func:`gpusmote._knn.kneighbors_of_queries`
+    """The FAISS-candidate twin of :func:`gpusmote.neighbors._cpu.kneighbors_of_queries`
     (no row excluded; a query equal to a point finds it at distance 0)."""
     check_k(k, len(data), excluding_self=False)
     points = prepare_plain(data, xp, scale=power_of_two_scale(data, queries, xp=xp))

@@ -8,12 +8,12 @@ from imblearn.utils import check_neighbors_object
 from scipy import sparse
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from gpusmote._base import DeviceOverSampler
-from gpusmote._engine import DrawSource, NeighborFinder, resample_dense, resample_sparse
-from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
-from gpusmote._neighbor_table import checked_neighbor_table
-from gpusmote._random import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
-from gpusmote._timing import PhaseTimes
+from gpusmote.over_sampling._base import DeviceOverSampler
+from gpusmote.engine._resample import DrawSource, NeighborFinder, resample_dense, resample_sparse
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._table import checked_neighbor_table
+from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors import NearestNeighbors
 
 

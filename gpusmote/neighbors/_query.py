@@ -25,9 +25,9 @@ import numpy as np
 from imblearn.utils import check_neighbors_object
 from scipy import sparse
 
-from gpusmote._backend import Backend
-from gpusmote._knn_sparse import sparse_kneighbors_excluding_self
-from gpusmote._neighbor_table import checked_neighbor_table
+from gpusmote.devices._backend import Backend
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._table import checked_neighbor_table
 
 
 def too_few_rows_error(n_neighbors: int, n_points: int, n_queries: int) -> ValueError:

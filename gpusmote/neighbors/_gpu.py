@@ -29,7 +29,7 @@ def gpu_knn_engine(xp: ModuleType) -> str:
         return "own"
     if xp is np:  # the simulator: only an explicit request runs FAISS (on the CPU)
         return choice if choice == "faiss" else "own"
-    from gpusmote import _knn_faiss
+    from gpusmote.neighbors import _faiss as _knn_faiss
 
     usable, why = _knn_faiss.faiss_gpu_status()
     if usable and not _knn_faiss.faiss_gpu_precise():
@@ -45,10 +45,10 @@ def gpu_knn_engine(xp: ModuleType) -> str:
 def kneighbors_excluding_self_gpu(data, k: int, xp: ModuleType):
     """The ``k`` nearest other rows of every row of device array ``data``."""
     if gpu_knn_engine(xp) == "faiss":
-        from gpusmote._knn_faiss import kneighbors_excluding_self_faiss
+        from gpusmote.neighbors._faiss import kneighbors_excluding_self_faiss
 
         return kneighbors_excluding_self_faiss(data, k, xp, on_cuda=True)
-    from gpusmote._knn_cuda import kneighbors_excluding_self_cuda
+    from gpusmote.neighbors._cuda import kneighbors_excluding_self_cuda
 
     return kneighbors_excluding_self_cuda(data, k, xp)
 
@@ -56,9 +56,9 @@ def kneighbors_excluding_self_gpu(data, k: int, xp: ModuleType):
 def kneighbors_of_queries_gpu(data, queries, k: int, xp: ModuleType):
     """The ``k`` nearest rows of ``data`` to each row of ``queries`` (device arrays)."""
     if gpu_knn_engine(xp) == "faiss":
-        from gpusmote._knn_faiss import kneighbors_of_queries_faiss
+        from gpusmote.neighbors._faiss import kneighbors_of_queries_faiss
 
         return kneighbors_of_queries_faiss(data, queries, k, xp, on_cuda=True)
-    from gpusmote._knn_cuda import kneighbors_of_queries_cuda
+    from gpusmote.neighbors._cuda import kneighbors_of_queries_cuda
 
     return kneighbors_of_queries_cuda(data, queries, k, xp)

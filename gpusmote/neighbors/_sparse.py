@@ -1,6 +1,6 @@
 """Exact k nearest neighbours of every row of a sparse matrix (CPU).
 
-The same answer as :func:`gpusmote._knn.kneighbors_excluding_self` on the
+The same answer as :func:`gpusmote.neighbors._cpu.kneighbors_excluding_self` on the
 densified rows (same float64 distance, same tie rule), without densifying
 them: memory is the rows' nonzeros plus one block of approximate distances.
 
@@ -24,7 +24,7 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from gpusmote._knn import check_k, n_candidates, scale_from_ranges
+from gpusmote.neighbors._cpu import check_k, n_candidates, scale_from_ranges
 from gpusmote.kernels.sparse_neighbors import sparse_rerank
 
 #: Bytes of one block of approximate distances (queries x points, float64).

@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib.util
 import warnings
 
-from gpusmote._backend import CPU, Backend, cuda_backend
+from gpusmote.devices._backend import CPU, Backend, cuda_backend
 
 DEVICES = ("auto", "cpu", "cuda")
 
