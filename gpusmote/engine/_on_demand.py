@@ -19,9 +19,9 @@ from imblearn.utils import check_sampling_strategy
 from sklearn.utils.multiclass import check_classification_targets
 
 from gpusmote.devices._resolve import resolve_device
-from gpusmote.engine._resample import plan_classes
-from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._draws import philox_seed
+from gpusmote.engine._labels import sorted_labels
+from gpusmote.engine._resample import plan_classes
 
 
 @dataclass(frozen=True)

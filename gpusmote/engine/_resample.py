@@ -19,11 +19,11 @@ import numpy as np
 from scipy import sparse
 
 from gpusmote.devices._backend import CPU, Backend, array_module
-from gpusmote.neighbors._sparse import canonical_csr
-from gpusmote.engine._labels import plain_dtype, sorted_labels
 from gpusmote.engine._draws import DrawChunk
+from gpusmote.engine._labels import plain_dtype, sorted_labels
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.kernels.copy_rows import copy_rows
+from gpusmote.neighbors._sparse import canonical_csr
 
 NeighborFinder = Callable[[object], object]
 """Maps one class's rows (in backend memory) to its (n_rows, k) neighbour table."""

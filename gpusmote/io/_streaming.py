@@ -46,11 +46,23 @@ import pyarrow as pa
 
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._resample import ClassPlan, synthetic_chunks
-from gpusmote.io._progress import PassProgress
-from gpusmote.io._tabular import (Columns, Dictionaries, check_no_nulls, csv_column_types,
-                               feature_matrix, file_format, has_rows, open_writer, read_batches,
-                               read_schema, split_columns, synthetic_batch, unwritable_reason)
 from gpusmote.engine._timing import PhaseTimes
+from gpusmote.io._progress import PassProgress
+from gpusmote.io._tabular import (
+    Columns,
+    Dictionaries,
+    check_no_nulls,
+    csv_column_types,
+    feature_matrix,
+    file_format,
+    has_rows,
+    open_writer,
+    read_batches,
+    read_schema,
+    split_columns,
+    synthetic_batch,
+    unwritable_reason,
+)
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
 COLLECT_BUDGET_BYTES = 256 * 2**20

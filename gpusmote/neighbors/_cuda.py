@@ -15,6 +15,7 @@ from types import ModuleType
 
 import numpy as np
 
+from gpusmote.kernels.neighbors import CUDA_MAX_K, NO_SELF, cuda_kernels
 from gpusmote.neighbors._cpu import (
     check_k,
     exact_view,
@@ -24,7 +25,6 @@ from gpusmote.neighbors._cpu import (
     prepare_queries,
     query_block,
 )
-from gpusmote.kernels.neighbors import CUDA_MAX_K, NO_SELF, cuda_kernels
 
 #: Queries per block (one thread each in the kernels).
 CUDA_QUERY_BLOCK_ROWS = 8192

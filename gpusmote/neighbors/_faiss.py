@@ -33,9 +33,9 @@ from types import ModuleType
 import numpy as np
 
 from gpusmote.devices._input import to_host
+from gpusmote.kernels.neighbors import NO_SELF, rerank_exact
 from gpusmote.neighbors._cpu import check_k, exact_view, n_candidates, power_of_two_scale, prepare_plain
 from gpusmote.neighbors._cuda import check_cuda_k, rerank_on_device
-from gpusmote.kernels.neighbors import NO_SELF, rerank_exact
 
 #: Query rows per FAISS call (bounds the (rows, m) candidate arrays; FAISS
 #: tiles its own GEMMs inside a call).

@@ -24,8 +24,8 @@ import numba
 import numpy as np
 from scipy import sparse
 
-from gpusmote.neighbors._cpu import check_k, n_candidates, scale_from_ranges
 from gpusmote.kernels.sparse_neighbors import sparse_rerank
+from gpusmote.neighbors._cpu import check_k, n_candidates, scale_from_ranges
 
 #: Bytes of one block of approximate distances (queries x points, float64).
 BLOCK_BYTES = 8 * 2**20

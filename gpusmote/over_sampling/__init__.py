@@ -1,9 +1,9 @@
 """Over-samplers, mirroring ``imblearn.over_sampling``: the same classes,
 parameters and output, on gpusmote's engine."""
 
-from gpusmote.over_sampling._smote import SMOTE
 from gpusmote.over_sampling._adasyn import ADASYN
 from gpusmote.over_sampling._filter import SVMSMOTE, BorderlineSMOTE
 from gpusmote.over_sampling._random_over_sampler import RandomOverSampler
+from gpusmote.over_sampling._smote import SMOTE
 
 __all__ = ["ADASYN", "BorderlineSMOTE", "RandomOverSampler", "SMOTE", "SVMSMOTE"]

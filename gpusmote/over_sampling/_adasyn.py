@@ -23,23 +23,21 @@ the fixed, grouped rows are cut from the counts chunk by chunk.
 
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 
 import numpy as np
 from scipy import sparse
 from sklearn.utils import check_random_state
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote.devices._backend import Backend, array_module
-from gpusmote.over_sampling._base import DeviceOverSampler
-from gpusmote.engine._resample import Block, resample_blocks
-from gpusmote.neighbors._sparse import canonical_csr
-from gpusmote.engine._labels import plain_dtype, sorted_labels
-from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._resample import Block, resample_blocks
 from gpusmote.engine._timing import PhaseTimes
+from gpusmote.neighbors._query import NeighborQuery
+from gpusmote.neighbors._sparse import canonical_csr
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
 
 #: imbalanced-learn's messages, verbatim (its typo included).
 NO_MAJORITY_NEIGHBOURS = (
@@ -128,11 +126,8 @@ class ADASYN(DeviceOverSampler):
 
     _parameter_constraints: dict = {
         **DeviceOverSampler._parameter_constraints,
-        "n_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
-        "rng": [StrOptions({"imblearn", "philox"})],
+        "n_neighbors": NEIGHBORS_PARAMETER,
+        "rng": RNG_PARAMETER,
     }
 
     def __init__(

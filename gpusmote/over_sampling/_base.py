@@ -10,19 +10,29 @@ those are imbalanced-learn's own code.
 
 from __future__ import annotations
 
+import numbers
 import warnings
 
 import numpy as np
 from imblearn.over_sampling.base import BaseOverSampler
 from imblearn.utils import check_sampling_strategy, check_target_type
 from scipy import sparse
-from sklearn.utils._param_validation import StrOptions
+from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
 from gpusmote.devices._backend import CPU
-from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
+from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.engine._labels import with_cached_labels
+
+#: A neighbours parameter (``k_neighbors``, ``m_neighbors``, ``n_neighbors``): an
+#: int, or an object with ``kneighbors`` (imbalanced-learn's constraint).
+NEIGHBORS_PARAMETER = [
+    Interval(numbers.Integral, 1, None, closed="left"),
+    HasMethods(["kneighbors", "kneighbors_graph"]),
+]
+#: The random stream: imbalanced-learn's RandomState replay, or counter-based.
+RNG_PARAMETER = [StrOptions({"imblearn", "philox"})]
 
 
 class DeviceOverSampler(BaseOverSampler):

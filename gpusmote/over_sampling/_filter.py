@@ -22,18 +22,13 @@ from sklearn.utils import check_random_state
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote.devices._backend import Backend
-from gpusmote.over_sampling._base import DeviceOverSampler
-from gpusmote.engine._resample import Block, ClassPlan, plan_classes, resample_blocks
-from gpusmote.neighbors._sparse import canonical_csr
-from gpusmote.engine._labels import plain_dtype, sorted_labels
-from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._resample import Block, ClassPlan, plan_classes, resample_blocks
 from gpusmote.engine._timing import PhaseTimes
-
-_NEIGHBORS_CONSTRAINT = [
-    Interval(numbers.Integral, 1, None, closed="left"),
-    HasMethods(["kneighbors", "kneighbors_graph"]),
-]
+from gpusmote.neighbors._query import NeighborQuery
+from gpusmote.neighbors._sparse import canonical_csr
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
 
 
 class BorderlineSMOTE(DeviceOverSampler):
@@ -135,10 +130,10 @@ class BorderlineSMOTE(DeviceOverSampler):
 
     _parameter_constraints: dict = {
         **DeviceOverSampler._parameter_constraints,
-        "k_neighbors": _NEIGHBORS_CONSTRAINT,
-        "m_neighbors": _NEIGHBORS_CONSTRAINT,
+        "k_neighbors": NEIGHBORS_PARAMETER,
+        "m_neighbors": NEIGHBORS_PARAMETER,
         "kind": [StrOptions({"borderline-1", "borderline-2"})],
-        "rng": [StrOptions({"imblearn", "philox"})],
+        "rng": RNG_PARAMETER,
     }
 
     def __init__(
@@ -302,11 +297,11 @@ class SVMSMOTE(DeviceOverSampler):
 
     _parameter_constraints: dict = {
         **DeviceOverSampler._parameter_constraints,
-        "k_neighbors": _NEIGHBORS_CONSTRAINT,
-        "m_neighbors": _NEIGHBORS_CONSTRAINT,
+        "k_neighbors": NEIGHBORS_PARAMETER,
+        "m_neighbors": NEIGHBORS_PARAMETER,
         "svm_estimator": [HasMethods(["fit", "predict"]), None],
         "out_step": [Interval(numbers.Real, 0, 1, closed="both")],
-        "rng": [StrOptions({"imblearn", "philox"})],
+        "rng": RNG_PARAMETER,
     }
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, k_neighbors=5,

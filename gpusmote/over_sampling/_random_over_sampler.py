@@ -34,18 +34,17 @@ import numpy as np
 from imblearn.over_sampling import RandomOverSampler as _ImblearnRandomOverSampler
 from scipy import sparse
 from sklearn.utils import _safe_indexing, check_array, check_random_state
-from sklearn.utils._param_validation import StrOptions
 from sklearn.utils.sparsefuncs import mean_variance_axis
 from sklearn.utils.validation import check_consistent_length
 
 from gpusmote.devices._backend import CPU, Backend, array_module
-from gpusmote.over_sampling._base import DeviceOverSampler
-from gpusmote.devices._resolve import resolve_device
 from gpusmote.devices._input import to_host
-from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
+from gpusmote.engine._labels import plain_dtype, sorted_labels
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
+from gpusmote.over_sampling._base import RNG_PARAMETER, DeviceOverSampler
 
 #: Elements of noise drawn per chunk of a smoothed bootstrap (32 MiB of float64).
 NOISE_CHUNK_ELEMENTS = 1 << 22
@@ -151,7 +150,7 @@ class RandomOverSampler(DeviceOverSampler):
     _parameter_constraints: dict = {
         **DeviceOverSampler._parameter_constraints,
         "shrinkage": _ImblearnRandomOverSampler._parameter_constraints["shrinkage"],
-        "rng": [StrOptions({"imblearn", "philox"})],
+        "rng": RNG_PARAMETER,
     }
 
     def __init__(

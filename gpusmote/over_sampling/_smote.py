@@ -6,15 +6,14 @@ import numbers
 
 from imblearn.utils import check_neighbors_object
 from scipy import sparse
-from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
-from gpusmote.over_sampling._base import DeviceOverSampler
-from gpusmote.engine._resample import DrawSource, NeighborFinder, resample_dense, resample_sparse
-from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
-from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
+from gpusmote.engine._resample import DrawSource, NeighborFinder, resample_dense, resample_sparse
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors import NearestNeighbors
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._table import checked_neighbor_table
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
 
 
 class SMOTE(DeviceOverSampler):
@@ -90,11 +89,8 @@ class SMOTE(DeviceOverSampler):
 
     _parameter_constraints: dict = {
         **DeviceOverSampler._parameter_constraints,
-        "k_neighbors": [
-            Interval(numbers.Integral, 1, None, closed="left"),
-            HasMethods(["kneighbors", "kneighbors_graph"]),
-        ],
-        "rng": [StrOptions({"imblearn", "philox"})],
+        "k_neighbors": NEIGHBORS_PARAMETER,
+        "rng": RNG_PARAMETER,
     }
 
     def __init__(
