@@ -69,3 +69,27 @@ def test_device_kind_and_like_for_host_data():
     assert device_kind(torch.zeros(3)) is None  # CPU tensors are host data
     result = np.arange(3)
     assert like(result, np.zeros(3)) is result
+
+
+@pytest.mark.parametrize("name, params", [
+    ("RandomOverSampler", {}),
+    ("ADASYN", {}),
+    ("BorderlineSMOTE", {"kind": "borderline-1"}),
+    ("BorderlineSMOTE", {"kind": "borderline-2"}),
+    ("SVMSMOTE", {}),
+])
+@pytest.mark.parametrize("rng", ["imblearn", "philox"])
+def test_family_device_path_equals_fit_resample(name, params, rng):
+    """Every sampler of the family takes the device path (X kept in backend
+    memory, validated there) to the rows its host path gives."""
+    import gpusmote.over_sampling as family
+
+    sampler = getattr(family, name)
+    X, y = make_classes([120, 30, 18], n_features=3, dtype=np.float32, seed=6)
+    X_copy = X.copy()
+    expected = sampler(device="cpu", random_state=4, rng=rng, **params).fit_resample(X, y)
+    X_res, y_res = sampler(device="cuda", random_state=4, rng=rng, **params)._resample_device_arrays(
+        X, y, SIMULATED)
+    np.testing.assert_array_equal(X_res, expected[0], strict=True)
+    np.testing.assert_array_equal(y_res, expected[1], strict=True)
+    np.testing.assert_array_equal(X, X_copy)
