@@ -36,6 +36,10 @@ class Backend:
         query (none excluded), in the backend's memory.
     interpolate : callable
         ``(out, base, nn_data, nn_idx, rows, cols, steps)``, writing ``out``.
+    philox_draws : callable
+        ``(seed, class_index, stream, start, n_base_rows, k, rows, cols,
+        steps)``: the counter-based stream's draws, written where the kernels
+        run (``gpusmote.kernels.philox``).
     """
 
     name: str
@@ -43,6 +47,7 @@ class Backend:
     kneighbors: Callable
     interpolate: Callable
     kneighbors_of_queries: Callable
+    philox_draws: Callable = None
 
     def to_device(self, array):
         """``array`` in this backend's memory (no copy when it already is)."""
@@ -85,7 +90,20 @@ def _kneighbors_of_queries_cpu(points, queries, k):
     return kneighbors_of_queries(points, queries, k)
 
 
-CPU = Backend("cpu", np, _kneighbors_cpu, interpolate_rows, _kneighbors_of_queries_cpu)
+def _philox_draws_cpu(*args):
+    from gpusmote.kernels.philox import philox_smote_draws  # its module loads on first use
+
+    philox_smote_draws(*args)
+
+
+def _philox_draws_cuda(*args):
+    from gpusmote.kernels.philox import philox_smote_draws_cuda
+
+    philox_smote_draws_cuda(*args)
+
+
+CPU = Backend("cpu", np, _kneighbors_cpu, interpolate_rows, _kneighbors_of_queries_cpu,
+              _philox_draws_cpu)
 
 
 @functools.cache
@@ -97,7 +115,7 @@ def cuda_backend(simulated: bool) -> Backend:
         import cupy as xp
     return Backend(
         "cuda", xp, functools.partial(_kneighbors_cuda, xp=xp), interpolate_rows_cuda,
-        functools.partial(_kneighbors_of_queries_cuda, xp=xp),
+        functools.partial(_kneighbors_of_queries_cuda, xp=xp), _philox_draws_cuda,
     )
 
 

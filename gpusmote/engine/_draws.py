@@ -125,12 +125,9 @@ def iter_philox_draws(
     ``gpusmote.kernels.philox``): identical on every device and for any chunking,
     and drawn where the kernels run (no host-to-device copy on a GPU).
     """
-    from gpusmote.kernels.philox import philox_smote_draws, philox_smote_draws_cuda
-
-    draw = philox_smote_draws if backend.name == "cpu" else philox_smote_draws_cuda
     xp = backend.xp
     for start, size in _chunk_sizes(n_samples, chunk_rows or DRAW_CHUNK_ROWS):
         rows, cols = xp.empty(size, dtype=np.int64), xp.empty(size, dtype=np.int64)
         steps = xp.empty(size, dtype=np.float64)
-        draw(seed, class_index, stream, start, n_base_rows, k, rows, cols, steps)
+        backend.philox_draws(seed, class_index, stream, start, n_base_rows, k, rows, cols, steps)
         yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)

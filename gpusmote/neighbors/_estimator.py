@@ -21,7 +21,6 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gpusmote.devices._resolve import DEVICES, resolve_device
-from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries
 
 
 class NearestNeighbors(BaseEstimator):
@@ -112,7 +111,9 @@ class NearestNeighbors(BaseEstimator):
         else:
             queries = self._as_rows(X, reset=False)
             self._check_k(k, self.n_samples_fit_, len(queries))
-            indices = self._backend_call(kneighbors_of_queries, points, queries, k)
+            backend = resolve_device(self.device)
+            indices = backend.to_host(backend.kneighbors_of_queries(
+                backend.to_device(points), backend.to_device(queries), k))
         if not return_distance:
             return indices
         distances = _euclidean(queries, points, indices)
@@ -134,20 +135,9 @@ class NearestNeighbors(BaseEstimator):
         )
 
     def _excluding_self(self, points, k):
-        return self._backend_call(kneighbors_excluding_self, points, k)
-
-    def _backend_call(self, cpu_search, *args):
+        """Each fitted row's k nearest other rows, searched on the device."""
         backend = resolve_device(self.device)
-        if backend.name == "cpu":
-            return cpu_search(*args)
-        from gpusmote.neighbors import _gpu as _knn_gpu
-
-        gpu_search = {
-            kneighbors_excluding_self: _knn_gpu.kneighbors_excluding_self_gpu,
-            kneighbors_of_queries: _knn_gpu.kneighbors_of_queries_gpu,
-        }[cpu_search]
-        device_args = [backend.to_device(a) if isinstance(a, np.ndarray) else a for a in args]
-        return backend.to_host(gpu_search(*device_args, xp=backend.xp))
+        return backend.to_host(backend.kneighbors(backend.to_device(points), k))
 
     @staticmethod
     def _check_k(k: int, n_samples_fit: int, n_samples: int, *, query_is_train: bool = False) -> None:
