@@ -29,7 +29,7 @@ _SCRIPT = textwrap.dedent(
     import numba.np.ufunc.parallel as numba_parallel
     import torch
 
-    from gpusmote import NearestNeighbors, SMOTE
+    from gpusmote import ADASYN, SMOTE, SVMSMOTE, BorderlineSMOTE, NearestNeighbors, RandomOverSampler
     from gpusmote.torch import BalancedBatches, SMOTEDataset, resample
 
     rng = np.random.default_rng(0)
@@ -49,7 +49,10 @@ _SCRIPT = textwrap.dedent(
         rows = dataset.rows(list(range(len(X) - 5, len(X) + 1000)))[0]
         batch = next(iter(BalancedBatches(torch.from_numpy(X), torch.from_numpy(y),
                                           batch_size=512, random_state=seed)))[0]
-        return [digest(a) for a in (X_res, y_res, X_philox, table, X_torch, rows, batch)]
+        small = (X[::10], y[::10])  # the rest of the family (SVMSMOTE's SVM grows with the rows squared)
+        family = [sampler(random_state=seed, device="cpu").fit_resample(*small)[0]
+                  for sampler in (RandomOverSampler, ADASYN, BorderlineSMOTE, SVMSMOTE)]
+        return [digest(a) for a in (X_res, y_res, X_philox, table, X_torch, rows, batch, *family)]
 
     def threaded(seed):
         # The same work from two threads at once, inside the child.
