@@ -23,7 +23,8 @@ from sklearn.utils.multiclass import check_classification_targets
 from gpusmote.devices._backend import CPU
 from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote.devices._resolve import DEVICES, resolve_device
-from gpusmote.engine._labels import with_cached_labels
+from gpusmote.engine._labels import plain_dtype, with_cached_labels
+from gpusmote.neighbors._sparse import canonical_csr
 
 #: A neighbours parameter (``k_neighbors``, ``m_neighbors``, ``n_neighbors``): an
 #: int, or an object with ``kneighbors`` (imbalanced-learn's constraint).
@@ -126,3 +127,18 @@ class DeviceOverSampler(BaseOverSampler):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+def searchable_rows(X, backend):
+    """X as the k-NN searches it: sparse as it is (host), dense contiguous in
+    the backend's memory (no copy for contiguous host X on the CPU)."""
+    if sparse.issparse(X):
+        return X
+    return backend.xp.ascontiguousarray(backend.to_device(X), dtype=plain_dtype(X.dtype))
+
+
+def take_rows(points, indices: np.ndarray, backend):
+    """``points[indices]``: a contiguous backend array, or canonical CSR."""
+    if sparse.issparse(points):
+        return canonical_csr(points[indices])
+    return points[backend.xp.asarray(indices)]

@@ -23,12 +23,17 @@ from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 
 from gpusmote.devices._backend import Backend
 from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_draws, philox_seed
-from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import Block, ClassPlan, plan_classes, resample_blocks
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors._query import NeighborQuery
-from gpusmote.neighbors._sparse import canonical_csr
-from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._base import (
+    NEIGHBORS_PARAMETER,
+    RNG_PARAMETER,
+    DeviceOverSampler,
+    searchable_rows,
+    take_rows,
+)
 
 
 class BorderlineSMOTE(DeviceOverSampler):
@@ -166,7 +171,7 @@ class BorderlineSMOTE(DeviceOverSampler):
         plans = plan_classes(X.shape[0], self.sampling_strategy_, sorted_labels(y))
         blocks = []
         with self.timings_.phase("knn", backend.synchronize):
-            points = _searchable(X, backend)
+            points = searchable_rows(X, backend)
             for plan in plans:
                 block = self._class_block(points, y, plan, k_query, m_query, draws, backend)
                 if block is not None:
@@ -188,7 +193,7 @@ class BorderlineSMOTE(DeviceOverSampler):
         danger_indices = class_indices[danger]
         self.in_danger_indices[plan.label] = danger_indices
         if self.kind == "borderline-1":
-            X_class = _take_rows(points, class_indices, backend)
+            X_class = take_rows(points, class_indices, backend)
             table = backend.to_host(k_query.among(X_class, np.flatnonzero(danger)))
             source, other_class = X_class, None
         else:
@@ -198,7 +203,7 @@ class BorderlineSMOTE(DeviceOverSampler):
                      else backend.to_host(k_query.among(points, danger_indices)))
             source, other_class = points, y[table] != plan.label
         nn_data, table = _compact(source, table, backend)
-        base = _take_rows(points, danger_indices, backend)
+        base = take_rows(points, danger_indices, backend)
         return Block(plan.label, plan.n_samples, base, nn_data, backend.to_device(table),
                      draws(plan, len(danger_indices), table.shape[1], other_class))
 
@@ -327,7 +332,7 @@ class SVMSMOTE(DeviceOverSampler):
         # The split's beta draws: one RandomState for the fit (imbalanced-learn's).
         split_rs = check_random_state(self.random_state) if self.rng == "imblearn" else None
         X_host = X if sparse.issparse(X) else backend.to_host(X)  # the SVM fits on the host
-        points = _searchable(X, backend)
+        points = searchable_rows(X, backend)
         labels = list(sorted_labels(y))
         blocks = []
         for label, n_samples in self.sampling_strategy_.items():
@@ -338,7 +343,7 @@ class SVMSMOTE(DeviceOverSampler):
                 support = self._class_support_vectors(X_host, y, label)
             with times.phase("knn", backend.synchronize):
                 support, danger = self._split_support_vectors(m_query, points, y, label, support)
-                X_class = _take_rows(points, class_rows, backend)
+                X_class = take_rows(points, class_rows, backend)
                 # Support vectors are rows of the class: their positions in it.
                 positions = np.searchsorted(class_rows, support)
                 if self.rng == "imblearn":
@@ -352,7 +357,7 @@ class SVMSMOTE(DeviceOverSampler):
                     if not mask.any():
                         continue
                     table = k_query.among(X_class, positions[mask])
-                    base = _take_rows(X_class, positions[mask], backend)
+                    base = take_rows(X_class, positions[mask], backend)
                     draws = self._draws(backend, labels.index(label), stream, base.shape[0],
                                         table.shape[1], n_block, step)
                     blocks.append(Block(label, n_block, base, X_class, table, draws))
@@ -401,21 +406,6 @@ class SVMSMOTE(DeviceOverSampler):
         return lambda: iter(chunks)
 
 
-def _searchable(X, backend: Backend):
-    """X as the k-NN searches it: sparse as it is (host), dense contiguous in
-    the backend's memory (no copy for contiguous host X on the CPU)."""
-    if sparse.issparse(X):
-        return X
-    return backend.xp.ascontiguousarray(backend.to_device(X), dtype=plain_dtype(X.dtype))
-
-
-def _take_rows(points, indices: np.ndarray, backend: Backend):
-    """``points[indices]``: a contiguous backend array, or canonical CSR."""
-    if sparse.issparse(points):
-        return canonical_csr(points[indices])
-    return points[backend.xp.asarray(indices)]
-
-
 def _in_danger(table: np.ndarray, y: np.ndarray, label, m: int) -> np.ndarray:
     """imbalanced-learn's ``_in_danger_noise(kind='danger')``: m/2 <= other-class
     neighbours < m."""
@@ -451,7 +441,7 @@ def _compact(source, table: np.ndarray, backend: Backend):
     into them: a block then holds at most ``table.size`` neighbour rows, not
     its class or all of X."""
     used, renumbered = np.unique(table, return_inverse=True)
-    return _take_rows(source, used, backend), renumbered.reshape(table.shape)
+    return take_rows(source, used, backend), renumbered.reshape(table.shape)
 
 
 def _imblearn_draws(random_state, n_base: int, k: int, n_samples: int,
