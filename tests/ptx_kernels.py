@@ -34,7 +34,7 @@ def _control(out, a, b, c):
 
 def kernels_and_signatures():
     """(name, python function, signature string) for every kernel we launch."""
-    from gpusmote.kernels import interpolate, neighbors, philox, synthesize
+    from gpusmote.kernels import categorical, interpolate, neighbors, philox, synthesize
 
     interpolate_kernel = interpolate.cuda_interpolate_kernel()
     knn = neighbors.cuda_kernels()
@@ -57,6 +57,8 @@ def kernels_and_signatures():
                       f"void({dtype}[:, ::1], int64[::1], {dtype}[:, ::1], int64[::1], int64[::1], int64[::1], "
                       f"int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], int64[::1], int64[:, ::1], "
                       f"uint64, uint64)"))
+    cases.append(("SMOTEN mode int32", categorical.cuda_mode_kernel().py_func,
+                  "void(int32[:, ::1], int32[:, ::1], int64[:, ::1], int64[::1])"))
     return cases
 
 

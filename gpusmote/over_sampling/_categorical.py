@@ -1,0 +1,352 @@
+"""Over-samplers for categorical data, as imbalanced-learn's ``SMOTEN``
+(``imblearn/over_sampling/_smote/base.py``).
+
+imbalanced-learn builds each over-sampled class's dense ``n_class x n_class``
+Value Difference Metric matrix and hands it to ``NearestNeighbors(metric=
+"precomputed")``. Here the same float64 distances are computed a block of rows
+at a time, from per-feature tables of imbalanced-learn's own terms between the
+class's levels (a pair's term depends only on the two levels; features with too
+many levels for a small table get their terms per block, by imbalanced-learn's
+expression), and reduced to each row's ``k + 1`` nearest with scikit-learn's
+own per-row selection (``argpartition`` then ``argsort``): the neighbour table,
+tie order included, is scikit-learn's, and memory is O(block x n_class), never
+O(n_class^2).
+"""
+
+from __future__ import annotations
+
+import numbers
+import os
+import warnings
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+from imblearn.metrics.pairwise import ValueDifferenceMetric
+from imblearn.utils import check_neighbors_object, check_target_type
+from scipy import sparse
+from sklearn.base import clone
+from sklearn.exceptions import DataConversionWarning
+from sklearn.preprocessing import OrdinalEncoder
+from sklearn.utils import _safe_indexing, check_array, check_random_state
+from sklearn.utils._param_validation import HasMethods
+from sklearn_compat.utils.validation import validate_data
+
+from gpusmote.devices._backend import Backend
+from gpusmote.devices._input import device_kind, like, to_host
+from gpusmote.devices._resolve import resolve_device
+from gpusmote.engine._draws import iter_philox_draws, philox_seed
+from gpusmote.engine._labels import sorted_labels
+from gpusmote.engine._resample import ClassPlan, plan_classes
+from gpusmote.kernels import categorical
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
+
+#: Elements of the blocks of VDM rows in flight (block rows x class rows,
+#: float64, all threads together): 2 Mi elements, 16 MiB (each block has one
+#: temporary of its size alive with it).
+VDM_BLOCK_ELEMENTS = 1 << 21
+#: Threads computing blocks at once (sharing the budget above).
+VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+                         else os.cpu_count() or 1, 8))
+
+
+class SMOTEN(DeviceOverSampler):
+    """SMOTE for nominal (categorical-only) data, exact and memory-bounded.
+
+    A drop-in replacement for :class:`imblearn.over_sampling.SMOTEN`: the same
+    parameters, validation (strings and objects accepted), encoder, Value
+    Difference Metric, neighbour tie order and random draws, so with an int
+    ``random_state`` the output is imbalanced-learn's, bit for bit. Per
+    over-sampled class each new row starts from a random class row and takes,
+    feature by feature, the most frequent category among that row's
+    ``k_neighbors + 1`` nearest class rows (itself included; ties to the
+    smallest code).
+
+    Parameters
+    ----------
+    categorical_encoder : estimator, default=None
+        Encoder with ``fit_transform`` and ``inverse_transform`` and a fitted
+        ``categories_``; None means ``OrdinalEncoder(dtype=np.int32)``. Cloned.
+    sampling_strategy : float, str, dict or callable, default='auto'
+        As in imbalanced-learn (see :class:`gpusmote.SMOTE`).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the base-row draws; an int restarts a ``RandomState`` for every
+        class, as imbalanced-learn does.
+    k_neighbors : int or estimator, default=5
+        An int k searches the k + 1 nearest rows (the row itself among them)
+        in blocks, never building the class's distance matrix. An estimator
+        (with ``kneighbors`` and ``kneighbors_graph``) is cloned, set to
+        ``metric="precomputed"`` and fitted on the dense VDM matrix, as
+        imbalanced-learn does: that path holds ``n_class x n_class`` floats.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where the generation (the per-feature mode) runs. The distances and
+        neighbour selection always run on the host with NumPy, whose
+        ``argpartition`` tie order they must reproduce.
+    rng : {'imblearn', 'philox'}, default='imblearn'
+        ``'imblearn'`` replays imbalanced-learn's ``RandomState`` draws;
+        ``'philox'`` draws new row j's base row from (seed, class, j) only:
+        the same rows on every device.
+
+    Attributes
+    ----------
+    categorical_encoder_ : estimator
+        The fitted encoder.
+    sampling_strategy_ : dict
+    nn_k_ : estimator
+        With an int ``k_neighbors``, an unfitted
+        ``NearestNeighbors(n_neighbors=k + 1, metric="precomputed")`` (fitting
+        it would need the dense matrix); with an estimator, its clone, fitted
+        on the last over-sampled class, as imbalanced-learn's.
+    device_ : str
+        The device that ran the last ``fit_resample``.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    Sparse input is densified with imbalanced-learn's ``DataConversionWarning``
+    and returned in its format (CSR or CSC), as imbalanced-learn does.
+    CuPy arrays and CUDA tensors are resampled through a host copy.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote.over_sampling import SMOTEN
+    >>> X = np.array(["A"] * 10 + ["B"] * 20 + ["C"] * 30, dtype=object).reshape(-1, 1)
+    >>> y = np.array([0] * 20 + [1] * 40, dtype=np.int32)
+    >>> X_res, y_res = SMOTEN(random_state=0).fit_resample(X, y)
+    >>> np.bincount(y_res)
+    array([40, 40])
+    """
+
+    _parameter_constraints: dict = {
+        **DeviceOverSampler._parameter_constraints,
+        "categorical_encoder": [HasMethods(["fit_transform", "inverse_transform"]), None],
+        "random_state": ["random_state"],
+        "k_neighbors": NEIGHBORS_PARAMETER,
+        "rng": RNG_PARAMETER,
+    }
+
+    def __init__(
+        self,
+        categorical_encoder=None,
+        *,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        device="auto",
+        rng="imblearn",
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.categorical_encoder = categorical_encoder
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.rng = rng
+
+    def fit_resample(self, X, y, **params):
+        """Resample the data set (see :meth:`DeviceOverSampler.fit_resample`).
+
+        Device-resident input (CuPy, CUDA tensors) is copied to the host: the
+        categories are host objects; the output goes back to X's and y's type.
+        """
+        if device_kind(X) is not None or device_kind(y) is not None:
+            X_res, y_res = self.fit_resample(to_host(X), to_host(y), **params)
+            return like(X_res, X), like(y_res, y)
+        return super().fit_resample(X, y, **params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True
+        return tags
+
+    def _check_X_y(self, X, y):
+        # imbalanced-learn's SMOTEN check: any dtype (strings, objects), sparse kept
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X, y = validate_data(self, X=X, y=y, reset=True, dtype=None,
+                             accept_sparse=["csr", "csc"])
+        return X, y, binarize_y
+
+    def _fit_resample(self, X, y):
+        sparse_format = X.format if sparse.issparse(X) else None
+        if sparse_format is not None:
+            X = X.toarray()
+            warnings.warn("Passing a sparse matrix to SMOTEN is not really efficient since it"
+                          " is converted to a dense array internally.", DataConversionWarning)
+        X_res, y_res = self._resample(X, y, resolve_device(self.device))
+        if sparse_format == "csr":
+            return sparse.csr_matrix(X_res), y_res
+        if sparse_format == "csc":
+            return sparse.csc_matrix(X_res), y_res
+        return X_res, y_res
+
+    def _resample(self, X, y: np.ndarray, backend: Backend):
+        self.device_ = backend.name
+        labels = sorted_labels(y)
+        y = y.view(np.dtype(y.dtype.str))  # returned rows carry no cached labels
+        self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors, additional_neighbor=1)
+        self.nn_k_.set_params(metric="precomputed")
+        self.categorical_encoder_ = (OrdinalEncoder(dtype=np.int32) if self.categorical_encoder is None
+                                     else clone(self.categorical_encoder))
+        X_encoded = self.categorical_encoder_.fit_transform(X)
+        vdm = ValueDifferenceMetric(
+            n_categories=[len(cat) for cat in self.categorical_encoder_.categories_]
+        ).fit(X_encoded, y)
+        seed = philox_seed(self.random_state) if self.rng == "philox" else None
+        X_resampled, y_resampled = [X.copy()], [y.copy()]
+        for plan in plan_classes(X.shape[0], self.sampling_strategy_, labels):
+            X_class = _safe_indexing(X_encoded, np.flatnonzero(y == plan.label))
+            table = self._neighbor_table(vdm, X_class)
+            codes = self._class_codes(X_class, table, plan, seed, backend)
+            X_resampled.append(self.categorical_encoder_.inverse_transform(codes))
+            y_resampled.append(np.full(plan.n_samples, fill_value=plan.label, dtype=y.dtype))
+        return np.vstack(X_resampled), np.hstack(y_resampled)
+
+    def _neighbor_table(self, vdm: ValueDifferenceMetric, X_class) -> np.ndarray:
+        """Each class row's nearest class rows (itself included), in
+        scikit-learn's order for ``NearestNeighbors(metric="precomputed")``."""
+        if not isinstance(self.k_neighbors, numbers.Integral):
+            # A user's estimator needs imbalanced-learn's dense matrix.
+            distances = vdm.pairwise(X_class)
+            self.nn_k_.fit(distances)
+            return np.asarray(self.nn_k_.kneighbors(distances, return_distance=False))
+        codes = check_array(X_class, ensure_non_negative=True, dtype=np.int32)  # as vdm.pairwise
+        return vdm_kneighbors(vdm.proba_per_class_, codes, self.nn_k_.n_neighbors)
+
+    def _class_codes(self, X_class, table: np.ndarray, plan: ClassPlan, seed: int | None,
+                     backend: Backend) -> np.ndarray:
+        """The class's new rows, encoded: per feature, the mode of the drawn
+        base rows' neighbours."""
+        X_class = np.asarray(X_class)
+        n_class = X_class.shape[0]
+        if seed is None:
+            # imbalanced-learn's draw (restarted per class for an int seed)
+            rs = check_random_state(self.random_state)
+            samples = [rs.choice(np.arange(n_class), size=plan.n_samples, replace=True)]
+        else:
+            samples = (chunk.rows for chunk in
+                       iter_philox_draws(seed, plan.position, n_class, 1, plan.n_samples, backend))
+        if not categorical.kernel_applies(X_class):
+            return np.concatenate([categorical.mode_rows_reference(X_class, table, backend.to_host(s))
+                                   for s in samples])
+        return np.concatenate(list(_mode_blocks(X_class, table, samples, backend)))
+
+
+def _mode_blocks(codes: np.ndarray, table: np.ndarray, samples, backend: Backend) -> Iterator[np.ndarray]:
+    """Run the mode kernel of ``backend`` on each block of draws (host result)."""
+    device_codes = backend.to_device(np.ascontiguousarray(codes))
+    device_table = backend.to_device(np.ascontiguousarray(table, dtype=np.int64))
+    kernel = categorical.mode_rows if backend.name == "cpu" else categorical.mode_rows_cuda
+    for block in samples:
+        block = backend.xp.ascontiguousarray(backend.to_device(block), dtype=np.int64)
+        out = backend.xp.empty((block.shape[0], codes.shape[1]), dtype=codes.dtype)
+        kernel(out, device_codes, device_table, block)
+        yield backend.to_host(out)
+
+
+def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """The ``n_neighbors`` nearest rows of ``codes`` to each of its rows under
+    the Value Difference Metric, as ``NearestNeighbors(n_neighbors,
+    metric="precomputed").fit(D).kneighbors(D)`` on imbalanced-learn's ``D``.
+
+    Parameters
+    ----------
+    proba_per_class : list of ndarray of shape (n_levels, n_classes)
+        ``ValueDifferenceMetric.proba_per_class_`` (fitted on all rows).
+    codes : ndarray of shape (n_rows, n_features), int32
+        The class's encoded rows.
+    n_neighbors : int
+        Neighbours per row, the row itself included.
+
+    Returns
+    -------
+    ndarray of shape (n_rows, n_neighbors), int64
+
+    Raises
+    ------
+    ValueError
+        scikit-learn's, when ``n_neighbors`` exceeds the number of rows.
+    """
+    n_rows = codes.shape[0]
+    if n_neighbors > n_rows:
+        raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {n_neighbors}, "
+                         f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
+    terms = [_feature_terms(proba, codes[:, f]) for f, proba in enumerate(proba_per_class)]
+    # a block row's temporaries: n_rows floats, times n_classes for direct features
+    width = max([term.shape[1] for kind, term, _ in terms if kind == "direct"] + [1])
+    table = np.empty((n_rows, n_neighbors), dtype=np.int64)
+
+    def fill(block: tuple[int, int]) -> None:
+        start, stop = block
+        table[start:stop] = _select_nearest(_vdm_rows(terms, start, stop), n_neighbors)
+
+    blocks = list(_row_blocks(n_rows * width, n_rows, VDM_THREADS))
+    if VDM_THREADS == 1 or len(blocks) == 1:
+        for block in blocks:
+            fill(block)
+    else:
+        # NumPy's take and argpartition release the GIL; blocks are independent
+        with ThreadPoolExecutor(VDM_THREADS) as pool:
+            list(pool.map(fill, blocks))
+    return table
+
+
+def _feature_terms(proba: np.ndarray, column: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
+    """How one feature's squared VDM terms are found for the class's rows.
+
+    ``("table", T, levels)``: ``T[levels[i], levels[j]]`` for the levels
+    present in the class, when that ``n_present x n_present`` table is small;
+    else ``("direct", P, None)``, the rows' class probabilities, whose terms are
+    computed block by block (a high-cardinality feature would make the table
+    as big as the matrix it replaces).
+    """
+    present, levels = np.unique(column, return_inverse=True)
+    if present.size * present.size * proba.shape[1] <= VDM_BLOCK_ELEMENTS:
+        return "table", level_distances(proba[present]) ** 2, levels.reshape(-1)
+    return "direct", np.ascontiguousarray(proba[column]), None
+
+
+def level_distances(proba: np.ndarray) -> np.ndarray:
+    """One feature's VDM term between every pair of its levels, unsquared.
+
+    imbalanced-learn's entry (i, j) is ``scipy.spatial.distance_matrix(P, P,
+    p=1)``, i.e. ``np.sum(np.abs(P[j] - P[i]), axis=-1)`` on the rows' class
+    probabilities: it depends only on the two rows' levels, so this
+    ``n_levels x n_levels`` table, made by the same reduction over the same
+    contiguous class axis, holds the same roundings.
+    """
+    return np.abs(proba[None, :, :] - proba[:, None, :]).sum(axis=-1)
+
+
+def _row_blocks(row_elements: int, n_rows: int, n_threads: int) -> Iterator[tuple[int, int]]:
+    """Row ranges whose blocks (``row_elements`` a row), ``n_threads`` at a
+    time, stay within ``VDM_BLOCK_ELEMENTS``."""
+    step = max(1, VDM_BLOCK_ELEMENTS // max(1, row_elements * n_threads))
+    for start in range(0, n_rows, step):
+        yield start, min(start + step, n_rows)
+
+
+def _vdm_rows(terms: list[tuple[str, np.ndarray, np.ndarray]], start: int, stop: int) -> np.ndarray:
+    """Rows ``start:stop`` of imbalanced-learn's VDM matrix, bit for bit: the
+    squared per-feature terms added in feature order from zero, as
+    ``ValueDifferenceMetric.pairwise`` adds them."""
+    n_rows = len(terms[0][2]) if terms[0][0] == "table" else terms[0][1].shape[0]
+    distance = np.zeros((stop - start, n_rows), dtype=np.float64)
+    for kind, term, levels in terms:
+        if kind == "table":
+            # (block rows x n_present) of the table, then each class row's level
+            distance += np.take(term[levels[start:stop]], levels, axis=1)
+        else:
+            # imbalanced-learn's own expression (see level_distances), in place
+            diff = term[None, :, :] - term[start:stop, None, :]
+            distance += np.abs(diff, out=diff).sum(axis=-1) ** 2
+    return distance
+
+
+def _select_nearest(distance: np.ndarray, n_neighbors: int) -> np.ndarray:
+    """scikit-learn's ``_kneighbors_reduce_func``: per row, ``argpartition``
+    then ``argsort`` of the kept distances. Row by row, so blocks cannot
+    change NumPy's tie order (which categorical data hits constantly)."""
+    sample_range = np.arange(distance.shape[0])[:, None]
+    neigh_ind = np.argpartition(distance, n_neighbors - 1, axis=1)[:, :n_neighbors]
+    return neigh_ind[sample_range, np.argsort(distance[sample_range, neigh_ind])]
