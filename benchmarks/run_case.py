@@ -33,6 +33,7 @@ SAMPLERS = {
     "BorderlineSMOTE-1": ("BorderlineSMOTE", {"kind": "borderline-1"}),
     "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
     "SVMSMOTE": ("SVMSMOTE", {}),
+    "KMeansSMOTE": ("KMeansSMOTE", {}),
 }
 
 
