@@ -15,7 +15,7 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
 __version__ = "0.1.0"
 
 __all__ = ["ADASYN", "BorderlineSMOTE", "KMeansSMOTE", "NearestNeighbors", "RandomOverSampler", "SMOTE",
-           "SMOTEN", "SVMSMOTE", "__version__"]
+           "SMOTEN", "SMOTENC", "SVMSMOTE", "__version__"]
 
 # The estimators import scikit-learn and imbalanced-learn (about 2 s cold):
 # loaded on first use, so `gpusmote --help`, argument errors and an interrupt
@@ -29,6 +29,7 @@ _LAZY = {
     "SVMSMOTE": "gpusmote.over_sampling._filter",
     "KMeansSMOTE": "gpusmote.over_sampling._cluster",
     "SMOTEN": "gpusmote.over_sampling._categorical",
+    "SMOTENC": "gpusmote.over_sampling._categorical",
 }
 
 

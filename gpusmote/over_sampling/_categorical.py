@@ -1,5 +1,18 @@
-"""Over-samplers for categorical data, as imbalanced-learn's ``SMOTEN``
-(``imblearn/over_sampling/_smote/base.py``).
+"""Over-samplers for categorical data, as imbalanced-learn's ``SMOTEN`` and
+``SMOTENC`` (``imblearn/over_sampling/_smote/base.py``).
+
+SMOTENC: imbalanced-learn one-hot encodes the categorical columns, scales a
+class's one-hot entries by ``median_std / sqrt(2)``, runs SMOTE on the sparse
+hstack and then, per new row and categorical feature, densifies the base row's
+k neighbours' one-hot blocks (``n_new x k x n_levels``) to take the most
+frequent level, ties broken by one ``permutation`` of the tied (row, level)
+pairs per feature. Here the k-NN runs on the class's rows (continuous columns
+plus scaled one-hot, ``n_class x (n_continuous + n_levels)``), the continuous
+columns are interpolated with imbalanced-learn's arithmetic, and the levels
+are counted from the neighbours' codes (``n_new x k`` small ints): the same
+tied pairs, in ``argwhere``'s order, get the same permutation draw.
+
+SMOTEN:
 
 imbalanced-learn builds each over-sampled class's dense ``n_class x n_class``
 Value Difference Metric matrix and hands it to ``NearestNeighbors(metric=
@@ -15,6 +28,7 @@ O(n_class^2).
 
 from __future__ import annotations
 
+import math
 import numbers
 import os
 import warnings
@@ -24,21 +38,27 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 from imblearn.metrics.pairwise import ValueDifferenceMetric
 from imblearn.utils import check_neighbors_object, check_target_type
+from imblearn.utils._validation import _check_X
 from scipy import sparse
 from sklearn.base import clone
 from sklearn.exceptions import DataConversionWarning
-from sklearn.preprocessing import OrdinalEncoder
+from sklearn.preprocessing import OneHotEncoder, OrdinalEncoder
 from sklearn.utils import _safe_indexing, check_array, check_random_state
-from sklearn.utils._param_validation import HasMethods
+from sklearn.utils._param_validation import HasMethods, StrOptions
+from sklearn.utils.sparsefuncs_fast import csr_mean_variance_axis0
+from sklearn.utils.validation import _num_features
+from sklearn_compat.utils._dataframe import is_pandas_df
+from sklearn_compat.utils._indexing import _get_column_indices
 from sklearn_compat.utils.validation import validate_data
 
-from gpusmote.devices._backend import Backend
+from gpusmote.devices._backend import CPU, Backend
 from gpusmote.devices._input import device_kind, like, to_host
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import ClassPlan, plan_classes
 from gpusmote.kernels import categorical
+from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
 
 #: Elements of the blocks of VDM rows in flight (block rows x class rows,
@@ -350,3 +370,355 @@ def _select_nearest(distance: np.ndarray, n_neighbors: int) -> np.ndarray:
     sample_range = np.arange(distance.shape[0])[:, None]
     neigh_ind = np.argpartition(distance, n_neighbors - 1, axis=1)[:, :n_neighbors]
     return neigh_ind[sample_range, np.argsort(distance[sample_range, neigh_ind])]
+
+
+class SMOTENC(DeviceOverSampler):
+    """SMOTE for mixed continuous and categorical data, exact and without
+    imbalanced-learn's dense ``n_new x k x n_levels`` block.
+
+    A drop-in replacement for :class:`imblearn.over_sampling.SMOTENC`: the same
+    parameters, validation and messages, encoder, fitted attributes and random
+    draws, so with an int ``random_state`` on data without distance ties the
+    output is imbalanced-learn's, bit for bit. Per over-sampled class the
+    continuous columns are interpolated as SMOTE does; each categorical
+    feature takes the most frequent level among all ``k_neighbors`` neighbours
+    of the base row, ties broken by imbalanced-learn's ``permutation`` draw.
+
+    Parameters
+    ----------
+    categorical_features : 'auto' or array-like
+        'auto' (a DataFrame's ``CategoricalDtype`` columns), indices, names or
+        a boolean mask, as in imbalanced-learn.
+    categorical_encoder : estimator, default=None
+        A one-hot encoder (one column per category); None means
+        ``OneHotEncoder(handle_unknown="ignore", dtype=<continuous dtype>)``.
+        Cloned.
+    sampling_strategy : float, str, dict or callable, default='auto'
+    random_state : int, RandomState instance or None, default=None
+    k_neighbors : int or estimator, default=5
+        An int runs gpusmote's exact k-NN on the class's continuous columns
+        plus its one-hot columns scaled by ``median_std_ / sqrt(2)`` (a dense
+        ``n_class x (n_continuous + n_levels)`` float64 block). An estimator
+        is cloned and fitted on imbalanced-learn's sparse matrix, as there.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where the k-NN runs (sparse input: the CPU). The rest runs on the
+        host.
+    rng : {'imblearn'}, default='imblearn'
+        ``'philox'`` is not supported yet (ValueError).
+
+    Attributes
+    ----------
+    categorical_features_ : ndarray of int
+    continuous_features_ : ndarray of int
+    categorical_encoder_ : estimator
+    median_std_ : dict
+        Per over-sampled class, the median of its continuous columns' std.
+    n_features_ : int
+    nn_k_ : estimator
+    sampling_strategy_ : dict
+    device_ : str
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+    """
+
+    _parameter_constraints: dict = {
+        **DeviceOverSampler._parameter_constraints,
+        "categorical_features": ["array-like", StrOptions({"auto"})],
+        "categorical_encoder": [HasMethods(["fit_transform", "inverse_transform"]), None],
+        "random_state": ["random_state"],
+        "k_neighbors": NEIGHBORS_PARAMETER,
+        "rng": RNG_PARAMETER,
+    }
+
+    def __init__(
+        self,
+        categorical_features,
+        *,
+        categorical_encoder=None,
+        sampling_strategy="auto",
+        random_state=None,
+        k_neighbors=5,
+        device="auto",
+        rng="imblearn",
+    ):
+        super().__init__(sampling_strategy=sampling_strategy)
+        self.categorical_features = categorical_features
+        self.categorical_encoder = categorical_encoder
+        self.random_state = random_state
+        self.k_neighbors = k_neighbors
+        self.device = device
+        self.rng = rng
+
+    def fit_resample(self, X, y, **params):
+        """Resample the data set (see :meth:`DeviceOverSampler.fit_resample`).
+
+        Device-resident input (CuPy, CUDA tensors) is copied to the host.
+        """
+        if device_kind(X) is not None or device_kind(y) is not None:
+            X_res, y_res = self.fit_resample(to_host(X), to_host(y), **params)
+            return like(X_res, X), like(y_res, y)
+        return super().fit_resample(X, y, **params)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = False
+        tags.input_tags.string = True
+        return tags
+
+    def _check_X_y(self, X, y):
+        # imbalanced-learn's SMOTENC check: DataFrames passed through, any dtype
+        y, binarize_y = check_target_type(y, indicate_one_vs_all=True)
+        X = _check_X(X)
+        validate_data(self, X=X, y=y, reset=True, skip_check_array=True)
+        return X, y, binarize_y
+
+    def _validate_column_types(self, X) -> None:
+        """imbalanced-learn's indices of the categorical and continuous features."""
+        if isinstance(self.categorical_features, str) and self.categorical_features == "auto":
+            if not is_pandas_df(X):
+                raise ValueError(
+                    "When `categorical_features='auto'`, the input data "
+                    f"should be a pandas.DataFrame. Got {type(X)} instead."
+                )
+            import pandas as pd
+
+            categorical = np.array([isinstance(dtype, pd.CategoricalDtype) for dtype in X.dtypes])
+            self.categorical_features_ = np.flatnonzero(categorical)
+            self.continuous_features_ = np.flatnonzero(~categorical)
+        else:
+            self.categorical_features_ = np.array(_get_column_indices(X, self.categorical_features))
+            self.continuous_features_ = np.setdiff1d(np.arange(self.n_features_), self.categorical_features_)
+
+    def _fit_resample(self, X, y):
+        self.n_features_ = _num_features(X)
+        self._validate_column_types(X)
+        self.nn_k_ = check_neighbors_object("k_neighbors", self.k_neighbors, additional_neighbor=1)
+        if self.categorical_features_.size == self.n_features_in_:
+            raise ValueError("SMOTE-NC is not designed to work only with categorical "
+                             "features. It requires some numerical features.")
+        if self.categorical_features_.size == 0:
+            raise ValueError("SMOTE-NC is not designed to work only with numerical "
+                             "features. It requires some categorical features.")
+        if self.rng != "imblearn":
+            raise ValueError("SMOTENC supports only rng='imblearn' (rng='philox' is not "
+                             "implemented for SMOTENC yet).")
+        is_sparse = sparse.issparse(X)
+        if is_sparse and self.device == "cuda":
+            warnings.warn("sparse input is resampled on the CPU; device='cuda' applies to dense input.",
+                          UserWarning, stacklevel=3)
+        backend = CPU if is_sparse else resolve_device(self.device)
+        self.device_ = backend.name
+        y = y.view(np.dtype(y.dtype.str))  # returned rows carry no cached labels
+
+        X_continuous = check_array(_safe_indexing(X, self.continuous_features_, axis=1),
+                                   accept_sparse=["csr", "csc"])
+        X_categorical = _safe_indexing(X, self.categorical_features_, axis=1)
+        dtype = X_continuous.dtype if X_continuous.dtype.name != "object" else np.dtype(np.float64)
+        self.categorical_encoder_ = (OneHotEncoder(handle_unknown="ignore", dtype=dtype)
+                                     if self.categorical_encoder is None
+                                     else clone(self.categorical_encoder))
+        X_ohe = self.categorical_encoder_.fit_transform(
+            X_categorical.toarray() if sparse.issparse(X_categorical) else X_categorical)
+        if not sparse.issparse(X_ohe):
+            X_ohe = sparse.csr_matrix(X_ohe, dtype=dtype)
+        widths = [categories.size for categories in self.categorical_encoder_.categories_]
+        n_categories = sum(widths)
+        if X_ohe.shape[1] != n_categories:
+            raise ValueError(
+                "SMOTENC requires a one-hot encoding with one column per category "
+                "for the categorical features. The provided `categorical_encoder` "
+                f"produced {X_ohe.shape[1]} columns for {n_categories} categories. "
+                "This happens when the encoder drops columns (e.g. "
+                "`OneHotEncoder(drop=...)`) or merges infrequent categories, which "
+                "is not supported. Pass an encoder that keeps all categories, such "
+                "as `OneHotEncoder(handle_unknown='ignore')`."
+            )
+        codes = _one_hot_codes(X_ohe, widths)
+        # imbalanced-learn's continuous block goes through a CSR matrix: dense,
+        # in the one-hot dtype, zeros (including -0.0) as stored zeros (+0.0)
+        continuous = (X_continuous.toarray() if sparse.issparse(X_continuous)
+                      else np.asarray(X_continuous)).astype(dtype, copy=True)
+        continuous[continuous == 0] = 0
+
+        continuous_res, codes_res, y_res = [continuous], [codes], [y.copy()]
+        self.median_std_ = {}
+        for label, n_samples in self.sampling_strategy_.items():
+            if n_samples == 0:
+                continue
+            indices = np.flatnonzero(y == label)
+            new_continuous, new_codes = self._class_samples(
+                continuous[indices], codes[indices], widths, label, n_samples, backend)
+            continuous_res.append(new_continuous)
+            codes_res.append(new_codes)
+            y_res.append(np.full(n_samples, fill_value=label, dtype=y.dtype))
+        continuous_res = np.concatenate(continuous_res)
+        codes_res = np.concatenate(codes_res)
+        y_res = np.hstack(y_res)
+        return self._assemble(continuous_res, codes_res, widths, dtype, is_sparse), y_res
+
+    def _class_samples(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], label,
+                       n_samples: int, backend: Backend) -> tuple[np.ndarray, np.ndarray]:
+        """One class's new rows: continuous values and categorical codes."""
+        dtype = continuous.dtype
+        _, var = csr_mean_variance_axis0(sparse.csr_matrix(continuous))
+        median_std = np.median(np.sqrt(var))
+        self.median_std_[label] = median_std
+        # the value imbalanced-learn writes into the class's one-hot entries
+        scaled = np.array([median_std / np.sqrt(2)]).astype(dtype)[0]
+        table = self._neighbor_table(continuous, codes, widths, scaled, backend)
+        k = table.shape[1]
+
+        # imbalanced-learn's _make_samples draws, then _generate_samples' rs2
+        random_state = check_random_state(self.random_state)
+        samples_indices = random_state.randint(low=0, high=table.size, size=n_samples)
+        steps = 1.0 * random_state.uniform(size=n_samples)[:, np.newaxis]
+        rows = np.floor_divide(samples_indices, k)
+        cols = np.mod(samples_indices, k)
+        diffs = continuous[table[rows, cols]] - continuous[rows]
+        new_continuous = (continuous[rows] + steps * diffs).astype(dtype)
+        new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
+
+        rng = check_random_state(self.random_state)
+        one = np.ones(1, dtype=dtype)[0] if math.isclose(median_std, 0) else scaled
+        ties = _tie_table(one, k)
+        neighbors = table[rows]
+        new_codes = np.empty((n_samples, len(widths)), dtype=np.int64)
+        for f, width in enumerate(widths):
+            new_codes[:, f] = _mode_with_ties(codes[:, f][neighbors], width, ties, rng)
+        return new_continuous, new_codes
+
+    def _neighbor_table(self, continuous, codes, widths, scaled, backend: Backend) -> np.ndarray:
+        """Each class row's k nearest other class rows under imbalanced-learn's
+        metric (continuous columns + one-hot columns scaled by ``scaled``)."""
+        n_rows = continuous.shape[0]
+        offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+        if not isinstance(self.k_neighbors, numbers.Integral):
+            one_hot = _one_hot(codes, widths, offsets, continuous.dtype, scaled)
+            X_class = sparse.hstack((sparse.csr_matrix(continuous), one_hot), format="csr",
+                                    dtype=continuous.dtype)
+            self.nn_k_.fit(X_class)
+            table = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
+            return checked_neighbor_table(table, n_rows)
+        k = int(self.k_neighbors)
+        if n_rows <= k:
+            raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
+                             f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
+        # dense rows whose squared Euclidean distances are imbalanced-learn's
+        rows = np.zeros((n_rows, continuous.shape[1] + sum(widths)), dtype=np.float64)
+        rows[:, :continuous.shape[1]] = continuous
+        rows[np.arange(n_rows)[:, None], continuous.shape[1] + offsets + codes] = float(scaled)
+        table = backend.kneighbors(backend.to_device(rows), k)
+        return np.asarray(backend.to_host(table), dtype=np.int64)
+
+    def _assemble(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], dtype,
+                  is_sparse: bool):
+        """imbalanced-learn's output: continuous columns, decoded categories,
+        columns back in the input's order."""
+        decoded = _decode(self.categorical_encoder_, codes, widths, dtype)
+        order = np.argsort(np.hstack((self.continuous_features_, self.categorical_features_)))
+        if is_sparse:
+            X_res = sparse.hstack((sparse.csr_matrix(continuous), decoded), format="csr")
+            col_indices = X_res.indices.copy()
+            for idx, col_idx in enumerate(order):
+                col_indices[X_res.indices == col_idx] = idx
+            X_res.indices = col_indices
+            return X_res
+        return np.hstack((continuous, decoded))[:, order]
+
+
+def _one_hot(codes: np.ndarray, widths: list[int], offsets: np.ndarray, dtype, value) -> sparse.csr_matrix:
+    """The CSR one-hot matrix of ``codes`` with every entry ``value``."""
+    n_rows, n_features = codes.shape
+    indices = (codes + offsets).reshape(-1)
+    data = np.full(indices.size, value, dtype=dtype)
+    indptr = np.arange(0, n_rows * n_features + 1, n_features, dtype=np.int64)
+    return sparse.csr_matrix((data, indices, indptr), shape=(n_rows, sum(widths)))
+
+
+def _decode(encoder, codes: np.ndarray, widths: list[int], dtype) -> np.ndarray:
+    """``encoder.inverse_transform`` of the one-hot matrix of ``codes``.
+
+    A plain ``OneHotEncoder`` (no dropped or infrequent columns; every row has
+    one active column per feature) is decoded as its ``inverse_transform``
+    does (the same result dtype, ``categories_[i][labels]``) without its
+    per-row sparse ``argmax`` loop; other encoders get the CSR matrix, as
+    imbalanced-learn passes it.
+    """
+    if (type(encoder) is OneHotEncoder and encoder.drop is None
+            and not getattr(encoder, "_infrequent_enabled", False)):
+        categories = encoder.categories_
+        decoded = np.empty((codes.shape[0], len(categories)),
+                           dtype=np.result_type(*[cat.dtype for cat in categories]))
+        for i, cats in enumerate(categories):
+            decoded[:, i] = cats[codes[:, i]]
+        return decoded
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    return encoder.inverse_transform(_one_hot(codes, widths, offsets, dtype, 1))
+
+
+def _one_hot_codes(X_ohe, widths: list[int]) -> np.ndarray:
+    """Each row's level per categorical feature, read from the encoder's
+    one-hot matrix (exactly one stored entry per feature block)."""
+    X_ohe = sparse.csr_matrix(X_ohe)
+    X_ohe.sort_indices()
+    n_rows, n_features = X_ohe.shape[0], len(widths)
+    offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
+    counts = np.diff(X_ohe.indptr)
+    if np.all(counts == n_features):
+        codes = X_ohe.indices.reshape(n_rows, n_features).astype(np.int64) - offsets
+        if np.all((codes >= 0) & (codes < np.asarray(widths))):
+            return codes
+    raise ValueError("SMOTENC needs exactly one active one-hot column per categorical feature "
+                     "and row from `categorical_encoder`.")
+
+
+def _tie_table(one, k: int) -> np.ndarray:
+    """``ties[c, m]``: whether imbalanced-learn's ``np.isclose`` takes a level
+    counted c times among the k neighbours as tied with the mode counted m
+    times. Its column sums are ``one`` added c times, in the one-hot dtype."""
+    sums = np.zeros(k + 1, dtype=np.asarray(one).dtype)
+    for c in range(1, k + 1):
+        sums[c] = sums[c - 1] + one
+    return np.isclose(sums[:, None], sums[None, :])
+
+
+def _mode_with_ties(neighbor_codes: np.ndarray, width: int, ties: np.ndarray, rng) -> np.ndarray:
+    """imbalanced-learn's categorical draw for one feature, from codes.
+
+    ``neighbor_codes`` (n_new, k): the neighbours' levels. imbalanced-learn
+    forms ``is_max`` (n_new, width), takes ``rng.permutation(np.argwhere(
+    is_max))`` and keeps, per row, its first pair in that order. Here the same
+    pairs are listed (row, then level, as ``argwhere``), the same permutation
+    is drawn (``permutation(m)`` shuffles as ``permutation`` of m rows) and
+    each row keeps the pair of smallest permuted position.
+    """
+    n_new, k = neighbor_codes.shape
+    ordered = np.sort(neighbor_codes, axis=1).reshape(-1)
+    starts = np.ones(n_new * k, dtype=bool)
+    starts[1:] = ordered[1:] != ordered[:-1]
+    starts[::k] = True
+    run_starts = np.flatnonzero(starts)
+    run_counts = np.diff(np.append(run_starts, n_new * k))
+    run_rows = run_starts // k
+    run_levels = ordered[run_starts]
+    first_run = np.searchsorted(run_rows, np.arange(n_new))
+    mode_count = np.maximum.reduceat(run_counts, first_run)
+    tied = ties[run_counts, mode_count[run_rows]]
+    pair_rows, pair_levels = run_rows[tied], run_levels[tied]
+    zero_tied = np.flatnonzero(ties[0, mode_count])
+    if zero_tied.size:
+        # tiny scaled entries: levels absent from the neighbours tie too
+        present = np.zeros((zero_tied.size, width), dtype=bool)
+        present[np.searchsorted(zero_tied, run_rows[np.isin(run_rows, zero_tied)]),
+                run_levels[np.isin(run_rows, zero_tied)]] = True
+        absent_rows, absent_levels = np.nonzero(~present)
+        pair_rows = np.concatenate([pair_rows, zero_tied[absent_rows]])
+        pair_levels = np.concatenate([pair_levels, absent_levels])
+        order = np.lexsort((pair_levels, pair_rows))
+        pair_rows, pair_levels = pair_rows[order], pair_levels[order]
+    m = pair_rows.size
+    perm = rng.permutation(m)
+    position = np.empty(m, dtype=np.int64)
+    position[perm] = np.arange(m)
+    first_pair = np.searchsorted(pair_rows, np.arange(n_new))
+    return pair_levels[perm[np.minimum.reduceat(position, first_pair)]]
