@@ -58,6 +58,7 @@ from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import ClassPlan, plan_classes
 from gpusmote.kernels import categorical
+from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
 
@@ -68,6 +69,11 @@ VDM_BLOCK_ELEMENTS = 1 << 21
 #: Threads computing blocks at once (sharing the budget above).
 VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                          else os.cpu_count() or 1, 8))
+
+
+#: Bytes beyond which SMOTENC's per-class k-NN rows (continuous columns plus the
+#: scaled one-hot columns) stay sparse instead of dense.
+SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
 
 
 class SMOTEN(DeviceOverSampler):
@@ -603,6 +609,14 @@ class SMOTENC(DeviceOverSampler):
         if n_rows <= k:
             raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
                              f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
+        if n_rows * (continuous.shape[1] + sum(widths)) * 8 > SMOTENC_DENSE_KNN_BYTES:
+            # Many levels: the same rows kept sparse (a row's nonzeros are its
+            # continuous values and one entry per categorical feature); the
+            # sparse search's table is the dense search's, bit for bit.
+            one_hot = _one_hot(codes, widths, offsets, np.float64, float(scaled))
+            rows = sparse.hstack((sparse.csr_matrix(continuous.astype(np.float64)), one_hot),
+                                 format="csr")
+            return sparse_kneighbors_excluding_self(rows, k)
         # dense rows whose squared Euclidean distances are imbalanced-learn's
         rows = np.zeros((n_rows, continuous.shape[1] + sum(widths)), dtype=np.float64)
         rows[:, :continuous.shape[1]] = continuous
