@@ -13,7 +13,7 @@ numba-cuda) does, in order:
    error bound the exactness proof assumes. Device-resident inputs (CuPy
    arrays, PyTorch CUDA tensors) are checked when this build accepts them.
    The rest of the family (RandomOverSampler, ADASYN, BorderlineSMOTE of both
-   kinds, SVMSMOTE) gets the same check on overlapping classes: GPU = CPU =
+   kinds, SVMSMOTE, KMeansSMOTE) gets the same check on overlapping classes: GPU = CPU =
    imbalanced-learn with an int seed, GPU = CPU with ``rng="philox"``, and CuPy
    input answered on the device with the CPU's rows.
 2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
@@ -148,6 +148,8 @@ FAMILY = {
     "BorderlineSMOTE-1": ("BorderlineSMOTE", {"kind": "borderline-1"}),
     "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
     "SVMSMOTE": ("SVMSMOTE", {}),
+    # three clusters, every one valid: random overlapping classes may have no cluster past 'auto'
+    "KMeansSMOTE": ("KMeansSMOTE", {"kmeans_estimator": 3, "cluster_balance_threshold": 0.0}),
 }
 
 
