@@ -76,7 +76,20 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
 SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
 
 
-class SMOTEN(DeviceOverSampler):
+class _CategoricalOverSampler(DeviceOverSampler):
+    """Base of SMOTEN and SMOTENC: their categories are host objects, so
+    device-resident input (CuPy, CUDA tensors) is copied to the host and the
+    output goes back to X's and y's type."""
+
+    def fit_resample(self, X, y, **params):
+        """Resample the data set (see :meth:`DeviceOverSampler.fit_resample`)."""
+        if device_kind(X) is not None or device_kind(y) is not None:
+            X_res, y_res = self.fit_resample(to_host(X), to_host(y), **params)
+            return like(X_res, X), like(y_res, y)
+        return super().fit_resample(X, y, **params)
+
+
+class SMOTEN(_CategoricalOverSampler):
     """SMOTE for nominal (categorical-only) data, exact and memory-bounded.
 
     A drop-in replacement for :class:`imblearn.over_sampling.SMOTEN`: the same
@@ -169,17 +182,6 @@ class SMOTEN(DeviceOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
-
-    def fit_resample(self, X, y, **params):
-        """Resample the data set (see :meth:`DeviceOverSampler.fit_resample`).
-
-        Device-resident input (CuPy, CUDA tensors) is copied to the host: the
-        categories are host objects; the output goes back to X's and y's type.
-        """
-        if device_kind(X) is not None or device_kind(y) is not None:
-            X_res, y_res = self.fit_resample(to_host(X), to_host(y), **params)
-            return like(X_res, X), like(y_res, y)
-        return super().fit_resample(X, y, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -378,7 +380,7 @@ def _select_nearest(distance: np.ndarray, n_neighbors: int) -> np.ndarray:
     return neigh_ind[sample_range, np.argsort(distance[sample_range, neigh_ind])]
 
 
-class SMOTENC(DeviceOverSampler):
+class SMOTENC(_CategoricalOverSampler):
     """SMOTE for mixed continuous and categorical data, exact and without
     imbalanced-learn's dense ``n_new x k x n_levels`` block.
 
@@ -454,16 +456,6 @@ class SMOTENC(DeviceOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
-
-    def fit_resample(self, X, y, **params):
-        """Resample the data set (see :meth:`DeviceOverSampler.fit_resample`).
-
-        Device-resident input (CuPy, CUDA tensors) is copied to the host.
-        """
-        if device_kind(X) is not None or device_kind(y) is not None:
-            X_res, y_res = self.fit_resample(to_host(X), to_host(y), **params)
-            return like(X_res, X), like(y_res, y)
-        return super().fit_resample(X, y, **params)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
