@@ -134,6 +134,27 @@ def _interpolate_scaled_diffs(out, base, nn_data, nn_idx, draw: DrawChunk) -> No
     out[...] = (base[rows] + draw.steps[:, None] * diffs).astype(out.dtype)
 
 
+def _output_with_originals(X, y: np.ndarray, n_total: int, backend: Backend, times: PhaseTimes):
+    """The output, allocated once where X lives (``n_total`` rows, X's and y's
+    dtypes), with the original rows copied in (timed as "copy")."""
+    with times.phase("copy", backend.synchronize):
+        X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), array_module(X))
+        y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
+        copy_rows(X_out, X)
+        y_out[: len(y)] = y
+    return X_out, y_out
+
+
+def _write_synthetic(backend: Backend, out, base, nn_data, nn_idx, draws: Iterator[DrawChunk]) -> None:
+    """One block's synthetic rows into ``out``: straight into its slices when
+    ``out`` is in the backend's memory, else through device chunks copied back."""
+    direct = backend.holds(out)
+    for start, chunk in synthetic_chunks(backend, base, nn_data, nn_idx, draws,
+                                         out=out if direct else None):
+        if not direct:
+            out[start : start + len(chunk)] = backend.to_host(chunk)
+
+
 def resample_dense(
     X,
     y: np.ndarray,
@@ -149,26 +170,14 @@ def resample_dense(
     (``"copy"``), in k-NN (``"knn"``) and generating (``"generate"``).
     """
     times = PhaseTimes() if times is None else times
-    out_xp = array_module(X)
-    direct = backend.holds(X)
     plans = plan_classes(len(X), sampling_strategy, sorted_labels(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
-    with times.phase("copy", backend.synchronize):
-        X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), out_xp)
-        y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
-        copy_rows(X_out, X)
-        y_out[: len(y)] = y
+    X_out, y_out = _output_with_originals(X, y, n_total, backend, times)
     for plan in plans:
         X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
         with times.phase("generate", backend.synchronize):
-            block = X_out[plan.offset : plan.offset + plan.n_samples]
-            chunks = synthetic_chunks(
-                backend, X_class, X_class, nn_idx, draws(plan, len(X_class), nn_idx.shape[1]),
-                out=block if direct else None,
-            )
-            for start, chunk in chunks:
-                if not direct:  # device chunk -> host output
-                    block[start : start + len(chunk)] = backend.to_host(chunk)
+            _write_synthetic(backend, X_out[plan.offset : plan.offset + plan.n_samples],
+                             X_class, X_class, nn_idx, draws(plan, len(X_class), nn_idx.shape[1]))
             y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
     return X_out, y_out
 
@@ -263,23 +272,13 @@ def resample_blocks(X, y: np.ndarray, blocks: Sequence[Block], times: PhaseTimes
     times = PhaseTimes() if times is None else times
     if sparse.issparse(X):
         return _stack_sparse_blocks(X, y, blocks, times)
-    out_xp = array_module(X)
-    direct = backend.holds(X)
     n_total = len(X) + sum(block.n_samples for block in blocks)
-    with times.phase("copy", backend.synchronize):
-        X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), out_xp)
-        y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
-        copy_rows(X_out, X)
-        y_out[: len(y)] = y
+    X_out, y_out = _output_with_originals(X, y, n_total, backend, times)
     offset = len(X)
     for block in blocks:
         with times.phase("generate", backend.synchronize):
-            out = X_out[offset : offset + block.n_samples]
-            chunks = synthetic_chunks(backend, block.base, block.nn_data, block.table,
-                                       block.draws(), out=out if direct else None)
-            for start, chunk in chunks:
-                if not direct:  # device chunk -> host output
-                    out[start : start + len(chunk)] = backend.to_host(chunk)
+            _write_synthetic(backend, X_out[offset : offset + block.n_samples], block.base,
+                             block.nn_data, block.table, block.draws())
             y_out[offset : offset + block.n_samples] = block.label
         offset += block.n_samples
     return X_out, y_out

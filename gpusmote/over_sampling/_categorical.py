@@ -88,6 +88,11 @@ class _CategoricalOverSampler(DeviceOverSampler):
             return like(X_res, X), like(y_res, y)
         return super().fit_resample(X, y, **params)
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.string = True  # categories may be strings or objects
+        return tags
+
 
 class SMOTEN(_CategoricalOverSampler):
     """SMOTE for nominal (categorical-only) data, exact and memory-bounded.
@@ -182,11 +187,6 @@ class SMOTEN(_CategoricalOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.string = True
-        return tags
 
     def _check_X_y(self, X, y):
         # imbalanced-learn's SMOTEN check: any dtype (strings, objects), sparse kept
@@ -460,7 +460,6 @@ class SMOTENC(_CategoricalOverSampler):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = False
-        tags.input_tags.string = True
         return tags
 
     def _check_X_y(self, X, y):
