@@ -27,12 +27,16 @@ from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact
 
 #: Queries per block; one block is one task for a thread.
 QUERY_BLOCK_ROWS = 128
-#: Points beyond which a block of queries streams its points from memory, not
-#: cache: each block reads every point, so blocks and tiles grow
-#: (QUERY_BLOCK_GROWTH times) to read them fewer times. 9,900 queries among
-#: 1,000,000 x 32 points (ADASYN's search on fraud-1M), shared 2-core VM, noisy:
-#: 6.8-7.5 s with growth 1, 6.0 s with 4, 6.2 s with 8.
-MANY_POINTS_BYTES = 32 * 2**20
+#: Points beyond which a block of queries streams its points from memory (or
+#: L3), not from L2: each block reads every point, so blocks grow
+#: (QUERY_BLOCK_GROWTH times) to read them fewer times; the GEMM result tile
+#: does not grow (it must stay in L2). Shared 2-core VM, 1 MiB L2 per core:
+#: 9,900 queries among 1,000,000 x 32 points (ADASYN's search on fraud-1M)
+#: took 6.8-7.5 s with growth 1, 6.0 s with 4 when the tile grew too (2 MiB:
+#: the GEMM ran at 60 GFLOP/s a core), 4.9 s with 2 or 4 and a 512 KiB tile
+#: (84 GFLOP/s), 5.2 s with 8; 200,000 x 32 among themselves (big-minority)
+#: 22.2 s with growth 1, 18.4 s with 4.
+MANY_POINTS_BYTES = 2**20
 QUERY_BLOCK_GROWTH = 4
 #: Bytes of one GEMM result tile (sized to stay in a core's L2 while scanned).
 TILE_BYTES = 512 * 2**10
@@ -313,7 +317,7 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
     n_threads = max(1, numba.get_num_threads())
     growth = QUERY_BLOCK_GROWTH if points.nbytes > MANY_POINTS_BYTES else 1
     block = max(1, min(QUERY_BLOCK_ROWS * growth, -(-n_queries // n_threads)))
-    point_tile = max(_TILE_MIN_POINTS, (block_bytes or TILE_BYTES * growth) // (4 * block))
+    point_tile = max(_TILE_MIN_POINTS, (block_bytes or TILE_BYTES) // (4 * block))
     point_tile = min(point_tile, n_points)
     out = np.empty((n_queries, k), dtype=np.int64)
 
