@@ -1,59 +1,18 @@
 """Gathering rows by index into the output, on every core (CPU).
 
 A bootstrap (``RandomOverSampler``) copies drawn rows of X into their slice of
-the output: ``out[i] = src[index[i]]``. NumPy's ``take`` does it on one
-thread; here the rows are spread over the cores, so the first-touch page
-faults of a fresh output run side by side, as in ``kernels/copy_rows.py``.
-
-A gather moves bytes, whatever they mean: rows are copied as machine words
-(``uint64`` where the row size and addresses allow, else ``uint32``, ``uint16``
-or bytes), so four compiled builds serve every dtype that holds no Python
-objects (floats, ints, bools, fixed-width strings, datetimes). Object arrays
-take NumPy's ``take``, which keeps their reference counts. On a GPU the same
-gather is CuPy's own ``take``, so this kernel has no CUDA twin.
+the output: ``out[i] = src[index[i]]``. NumPy's ``take`` writes straight
+into the output (no temporary) and releases the GIL, so the rows are split
+into ranges, one per core (``kernels/_row_threads.py``), and the first-touch
+page faults of a fresh output run side by side. Object arrays take one
+``take`` on the calling thread. On a GPU the gather is CuPy's own ``take``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
-
-#: Word sizes rows are moved in, widest first.
-WORDS = (np.dtype(np.uint64), np.dtype(np.uint32), np.dtype(np.uint16), np.dtype(np.uint8))
-#: Below this many bytes of output, threads cost more than they save.
-MIN_PARALLEL_BYTES = 1 << 18
-
-
-@parallel_cpu_kernel(nogil=True)
-def _gather_rows_kernel(out, src, index):
-    for i in prange(index.shape[0]):
-        row = index[i]
-        for w in range(src.shape[1]):
-            out[i, w] = src[row, w]
-
-
-def _as_words(out: np.ndarray, src: np.ndarray):
-    """``(out, src)`` viewed as rows of the widest word that divides the row
-    size and both addresses, or None where the kernel does not apply."""
-    if not (
-        isinstance(out, np.ndarray)
-        and isinstance(src, np.ndarray)
-        and out.dtype == src.dtype
-        and not src.dtype.hasobject
-        and src.ndim == out.ndim == 2
-        and src.flags.c_contiguous
-        and out.flags.c_contiguous
-        and out.nbytes >= MIN_PARALLEL_BYTES
-    ):
-        return None
-    row_bytes = src.shape[1] * src.dtype.itemsize
-    for word in WORDS:
-        if row_bytes % word.itemsize == 0 and (out.ctypes.data | src.ctypes.data) % word.itemsize == 0:
-            # through bytes: NumPy views a dtype only as a divisor or multiple of it
-            return out.view(np.uint8).view(word), src.view(np.uint8).view(word)
-    return None
+from gpusmote.kernels._row_threads import over_row_ranges
 
 
 def gather_rows(out, src, index) -> None:
@@ -70,13 +29,15 @@ def gather_rows(out, src, index) -> None:
         Rows of ``src``, each in ``[0, n_rows)``: they are not checked (the
         caller draws them from ``src``'s own rows).
     """
-    words = _as_words(out, src)
-    if words is not None:
-        _gather_rows_kernel(*words, np.ascontiguousarray(index, dtype=np.int64))
-    elif isinstance(out, np.ndarray):
-        # mode='clip' writes straight into out ('raise' would buffer a copy)
-        np.take(src, index, axis=0, out=out, mode="clip")
-    else:
+    if not isinstance(out, np.ndarray):
         import cupy
 
         cupy.take(src, index, axis=0, out=out)
+        return
+
+    def gather(start: int, stop: int) -> None:
+        # mode='clip' writes straight into out ('raise' would buffer a copy)
+        np.take(src, index[start:stop], axis=0, out=out[start:stop], mode="clip")
+
+    n_bytes = 0 if src.dtype.hasobject else out.nbytes
+    over_row_ranges(len(index), n_bytes, gather)

@@ -14,7 +14,6 @@ import numpy as np
 import pytest
 
 from gpusmote.kernels import _fork
-from gpusmote.kernels.copy_rows import _copy_rows_kernel
 from gpusmote.kernels.interpolate import _interpolate_kernel
 from gpusmote.kernels.philox import smote_draws_kernel
 from gpusmote.kernels.split_index import _split_kernel
@@ -137,7 +136,6 @@ def _kernel_cases():
     return {
         "interpolate": (_interpolate_kernel, lambda: np.empty((1000, 7), np.float32),
                         lambda out: (out, data, data, nn_idx, rows, cols, steps)),
-        "copy": (_copy_rows_kernel, lambda: np.empty((300, 7), np.float32), lambda out: (out, data)),
         "split": (_split_kernel, lambda: np.empty((2, 1000), np.int64),
                   lambda out: (flat, np.int64(5), out[0], out[1])),
         "draws": (smote_draws_kernel, lambda: np.empty((3, 1000)),
@@ -146,7 +144,7 @@ def _kernel_cases():
     }
 
 
-@pytest.mark.parametrize("name", ["interpolate", "copy", "split", "draws"])
+@pytest.mark.parametrize("name", ["interpolate", "split", "draws"])
 def test_serial_builds_match_the_parallel_ones(name):
     kernel, empty, arguments = _kernel_cases()[name]
     parallel_out, serial_out = empty(), empty()

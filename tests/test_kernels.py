@@ -97,8 +97,12 @@ def test_select_candidates_merges_tiles_exactly():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
 @pytest.mark.parametrize("n_rows", [5, 3000])
-def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows):
+def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows, monkeypatch):
+    from gpusmote.kernels import _row_threads
     from gpusmote.kernels.copy_rows import copy_rows
+
+    monkeypatch.setattr(_row_threads, "MIN_THREAD_BYTES", 1)  # ranges on 3 threads even here
+    monkeypatch.setattr(_row_threads, "n_threads", lambda: 3)
 
     rng = np.random.default_rng(1)
     full = (rng.normal(size=(2 * n_rows, 40)) * 1e6).astype(dtype)

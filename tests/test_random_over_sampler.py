@@ -17,7 +17,9 @@ from sklearn.linear_model import LogisticRegression
 
 import gpusmote.engine._draws
 from gpusmote.devices._backend import cuda_backend
-from gpusmote.kernels.gather_rows import _as_words, _gather_rows_kernel, gather_rows
+from gpusmote.kernels import _row_threads
+from gpusmote.kernels import gather_rows as gather_rows_module
+from gpusmote.kernels.gather_rows import gather_rows
 from gpusmote.over_sampling import _random_over_sampler
 from gpusmote.over_sampling._random_over_sampler import RandomOverSampler
 from helpers import assert_same_resample, make_classes
@@ -470,27 +472,34 @@ def test_device_path_errors(case):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int8, np.float16, bool, "<U3",
                                    "datetime64[s]", ">f8", object])
 @pytest.mark.parametrize("n_features", [1, 3, 20])
-def test_gather_rows(dtype, n_features):
+def test_gather_rows(dtype, n_features, monkeypatch):
     rng = np.random.default_rng(0)
     src = (rng.normal(size=(20000, n_features)) * 100).astype(dtype)
-    row_bytes = n_features * src.dtype.itemsize
-    index = rng.integers(0, len(src), size=(1 << 18) // row_bytes + 1)  # past the threads' threshold
-    out = np.empty((len(index), n_features), dtype=src.dtype)
-    # every dtype without Python objects goes through the kernel, as words of some width
-    assert (_as_words(out, src) is None) == src.dtype.hasobject
-    gather_rows(out, src, index)
-    np.testing.assert_array_equal(out, src[index], strict=True)
-    gather_rows(out, np.asfortranarray(src), index)  # NumPy's take
-    np.testing.assert_array_equal(out, src[index], strict=True)
-    if _as_words(out, src) is not None:  # the fork-safe serial build too
-        out[:] = src[0]
-        _gather_rows_kernel.serial(*_as_words(out, src), index)
-        np.testing.assert_array_equal(out, src[index], strict=True)
+    index = rng.integers(0, len(src), size=5001)
+    threads = []
+    monkeypatch.setattr(_row_threads, "MIN_THREAD_BYTES", 1)  # split even this small gather
+    monkeypatch.setattr(_row_threads, "n_threads", lambda: 3)
+    original = _row_threads.over_row_ranges
+
+    def recording(n_rows, n_bytes, work):
+        threads.append(n_bytes)
+        return original(n_rows, n_bytes, work)
+
+    monkeypatch.setattr(gather_rows_module, "over_row_ranges", recording)
+    for layout in (src, np.asfortranarray(src), src[:, ::-1]):
+        out = np.full((len(index), n_features), src.flat[0], dtype=src.dtype)
+        gather_rows(out, layout, index)
+        np.testing.assert_array_equal(out, layout[index], strict=True)
+    # objects are gathered on one thread (n_bytes 0), everything else in ranges
+    assert all((n == 0) == src.dtype.hasobject for n in threads)
 
 
-def test_gather_rows_word_width():
-    src = np.zeros((70000, 3), dtype=np.float32)  # 12-byte rows: uint32 words
-    out = np.empty_like(src)
-    assert _as_words(out, src)[0].dtype == np.uint32
-    assert _as_words(out[:, :2].copy(), src[:, :2].copy())[0].dtype == np.uint64
-    assert _as_words(out[:10], src[:10]) is None  # too small to pay for threads
+def test_row_ranges_cover_every_row_once(monkeypatch):
+    monkeypatch.setattr(_row_threads, "MIN_THREAD_BYTES", 10)
+    monkeypatch.setattr(_row_threads, "n_threads", lambda: 4)
+    for n_rows, n_bytes in [(0, 0), (1, 100), (3, 1000), (10, 25), (1001, 10**6)]:
+        seen = []
+        _row_threads.over_row_ranges(n_rows, n_bytes, lambda a, b: seen.append((a, b)))
+        covered = sorted(i for a, b in seen for i in range(a, b))
+        assert covered == list(range(n_rows))
+        assert len(seen) == max(1, min(4, n_rows, n_bytes // 10))
