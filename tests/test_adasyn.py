@@ -266,7 +266,7 @@ def test_clone_get_params_and_pipeline():
     sampler = ADASYN(n_neighbors=4, random_state=2, device="cpu", rng="imblearn")
     params = clone(sampler).get_params()
     assert params == {"sampling_strategy": "auto", "random_state": 2, "n_neighbors": 4,
-                      "device": "cpu", "rng": "imblearn"}
+                      "device": "cpu", "rng": "imblearn", "ties": "imblearn"}
     X, y = make_classes([120, 30], n_features=4, seed=36)
     ours = Pipeline([("s", sampler), ("clf", LogisticRegression())]).fit(X, y)
     reference = Pipeline([("s", ReferenceADASYN(n_neighbors=4, random_state=2)),

@@ -28,6 +28,7 @@ def test_constructor_only_stores_params():
         "k_neighbors": nn_like,
         "device": "cpu",
         "rng": "philox",
+        "ties": "imblearn",
     }
     assert not [name for name in vars(sampler) if name.endswith("_")]
 

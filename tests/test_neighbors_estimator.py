@@ -28,7 +28,7 @@ def test_kneighbors_three_ways(device, monkeypatch):
     rng = np.random.default_rng(0)
     points = np.round(rng.normal(size=(80, 3)), 1)  # coarse: duplicates and ties
     queries = np.vstack([points[:10], rng.normal(size=(25, 3))])
-    nn = NearestNeighbors(n_neighbors=4, device=device).fit(points)
+    nn = NearestNeighbors(n_neighbors=4, device=device, ties="index").fit(points)
     np.testing.assert_array_equal(nn.kneighbors(return_distance=False), reference_kneighbors(points, 4))
     np.testing.assert_array_equal(nn.kneighbors(queries, return_distance=False), reference_queries(points, queries, 4))
     own = nn.kneighbors(points, return_distance=False)  # the fitted array itself: each row first
@@ -59,8 +59,35 @@ def test_graph_matches_scikit_learn_on_untied_data(mode):
 def test_imblearn_smote_with_our_neighbours_is_our_smote_even_with_duplicates():
     X, y = make_classes([120, 30, 20], n_features=3, seed=5)
     X = np.round(X, 1)  # many duplicate rows and distance ties
-    theirs = ReferenceSMOTE(random_state=4, k_neighbors=NearestNeighbors(n_neighbors=6)).fit_resample(X, y)
-    assert_same_resample(theirs, SMOTE(random_state=4).fit_resample(X, y))
+    theirs = ReferenceSMOTE(random_state=4, k_neighbors=NearestNeighbors(n_neighbors=6, ties="index")).fit_resample(X, y)
+    assert_same_resample(theirs, SMOTE(random_state=4, ties="index").fit_resample(X, y))
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_tied_queries_get_scikit_learns_answer(device):
+    rng = np.random.default_rng(0)
+    points = np.round(rng.normal(size=(80, 3)), 1)  # coarse: duplicates and ties
+    queries = np.vstack([points[:10], np.round(rng.normal(size=(25, 3)), 1)])
+    ours = NearestNeighbors(n_neighbors=4, device=device).fit(points)
+    theirs = SklearnNearestNeighbors(n_neighbors=4).fit(points)
+    for X in (None, points, queries):
+        for got, expected in zip(ours.kneighbors(X), theirs.kneighbors(X)):
+            np.testing.assert_array_equal(got, expected, strict=True)
+
+
+def test_imblearn_samplers_given_it_match_their_defaults_on_tied_data():
+    """The issue's case: imbalanced-learn's ADASYN given gpusmote's estimator
+    returned another row count on duplicated data."""
+    X, y = make_classes([150, 40], n_features=3, seed=6)
+    X = np.round(X, 0)
+    assert_same_resample(
+        ADASYN(random_state=1, n_neighbors=NearestNeighbors(n_neighbors=6)).fit_resample(X, y),
+        ADASYN(random_state=1).fit_resample(X, y),
+    )
+    assert_same_resample(
+        ReferenceSMOTE(random_state=1, k_neighbors=NearestNeighbors(n_neighbors=6)).fit_resample(X, y),
+        ReferenceSMOTE(random_state=1).fit_resample(X, y),
+    )
 
 
 def test_imblearn_samplers_accept_it_and_match_their_defaults_on_untied_data():
@@ -78,7 +105,7 @@ def test_imblearn_samplers_accept_it_and_match_their_defaults_on_untied_data():
 
 def test_errors_and_params():
     nn = NearestNeighbors(n_neighbors=3, device="cpu")
-    assert clone(nn).get_params() == {"n_neighbors": 3, "device": "cpu"}
+    assert clone(nn).get_params() == {"n_neighbors": 3, "device": "cpu", "ties": "imblearn"}
     nn.fit(np.zeros((4, 2)) + np.arange(4)[:, None])
     with pytest.raises(ValueError, match="n_neighbors < n_samples_fit, but n_neighbors = 4, n_samples_fit = 4"):
         nn.kneighbors(n_neighbors=4)

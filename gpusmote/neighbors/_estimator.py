@@ -21,10 +21,11 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gpusmote.devices._resolve import DEVICES, resolve_device
+from gpusmote.neighbors._ties import queries_may_order_differently
 
 
 class NearestNeighbors(BaseEstimator):
-    """Exact Euclidean k nearest neighbours, ties broken by the lower index.
+    """Exact Euclidean k nearest neighbours.
 
     Parameters
     ----------
@@ -32,6 +33,14 @@ class NearestNeighbors(BaseEstimator):
         Neighbours returned by :meth:`kneighbors` when it is not given one.
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where the search runs; results are identical on every device.
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Where distances tie or nearly tie: ``'imblearn'`` answers such a query
+        with scikit-learn's ``NearestNeighbors`` itself (its order, so that
+        imbalanced-learn's samplers given this estimator return what they
+        return with their default one, on all data); ``'index'``: the lower
+        index first, and the fitted array queried lists each row first (so
+        imbalanced-learn's SMOTE given it returns ``gpusmote.SMOTE(ties='index')``'s
+        rows, even with duplicates).
 
     Attributes
     ----------
@@ -46,11 +55,13 @@ class NearestNeighbors(BaseEstimator):
     _parameter_constraints: dict = {
         "n_neighbors": [Interval(numbers.Integral, 1, None, closed="left")],
         "device": [StrOptions(set(DEVICES))],
+        "ties": [StrOptions({"imblearn", "index"})],
     }
 
-    def __init__(self, n_neighbors: int = 5, *, device: str = "auto"):
+    def __init__(self, n_neighbors: int = 5, *, device: str = "auto", ties: str = "imblearn"):
         self.n_neighbors = n_neighbors
         self.device = device
+        self.ties = ties
 
     def fit(self, X, y=None):
         """Store the points to search.
@@ -99,6 +110,8 @@ class NearestNeighbors(BaseEstimator):
         check_is_fitted(self, "n_samples_fit_")
         k = self.n_neighbors if n_neighbors is None else _checked_n_neighbors(n_neighbors)
         points = self._fit_X
+        if self.ties == "imblearn" and self._order_in_doubt(X, k):
+            return self._sklearn().kneighbors(X, n_neighbors, return_distance)
         if X is None:
             self._check_k(k, self.n_samples_fit_, self.n_samples_fit_, query_is_train=True)
             queries, indices = points, self._excluding_self(points, k)
@@ -133,6 +146,27 @@ class NearestNeighbors(BaseEstimator):
         return sparse.csr_matrix(
             (data, indices.ravel(), np.arange(0, n_queries * k + 1, k)), shape=(n_queries, self.n_samples_fit_)
         )
+
+    def _order_in_doubt(self, X, k: int) -> bool:
+        """Whether ties could make scikit-learn's answer differ from ours
+        (``gpusmote/neighbors/_ties.py``): each query's nearest points, one
+        beyond those returned (two with ``X=None``, whose own row is dropped),
+        checked for (near) ties."""
+        points = self._fit_X
+        queries = points if X is None or X is self._fit_input else self._as_rows(X, reset=False)
+        width = min(k + 1 + (X is None), len(points))
+        if len(queries) == 0 or k > len(points):
+            return False  # the search's own error follows
+        backend = resolve_device(self.device)
+        table = backend.kneighbors_of_queries(backend.to_device(points), backend.to_device(queries), width)
+        return queries_may_order_differently(backend.to_device(points), backend.to_device(queries), table,
+                                             backend.xp)
+
+    def _sklearn(self):
+        """scikit-learn's estimator fitted on the data given to :meth:`fit`."""
+        from sklearn.neighbors import NearestNeighbors as SklearnNearestNeighbors
+
+        return SklearnNearestNeighbors(n_neighbors=self.n_neighbors).fit(self._fit_input)
 
     def _excluding_self(self, points, k):
         """Each fitted row's k nearest other rows, searched on the device."""

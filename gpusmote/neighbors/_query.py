@@ -14,7 +14,11 @@ asks:
 
 Each query row is excluded by its own index, never by distance (a duplicate is
 a genuine neighbour), where imbalanced-learn queries one more neighbour and
-drops column 0; on data without distance ties both give the same table.
+drops column 0; on data without distance ties both give the same table. With
+``ties="imblearn"`` (the default) a table whose order could depend on ties is
+replaced by scikit-learn's own, called as imbalanced-learn calls it
+(``gpusmote/neighbors/_ties.py``), so the tables are imbalanced-learn's on all
+data; ``ties="index"`` keeps gpusmote's lower-index rule everywhere.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from scipy import sparse
 from gpusmote.devices._backend import Backend
 from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from gpusmote.neighbors._table import checked_neighbor_table
+from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 
 
 def too_few_rows_error(n_neighbors: int, n_points: int, n_queries: int) -> ValueError:
@@ -51,6 +56,9 @@ class NeighborQuery:
         imbalanced-learn.
     backend : Backend
         Where gpusmote's own search runs.
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Where distances (nearly) tie, scikit-learn's order (imbalanced-learn's
+        tables on all data) or the lower index (never runs scikit-learn).
 
     Attributes
     ----------
@@ -63,10 +71,10 @@ class NeighborQuery:
         the clone, fitted by the last query.
     """
 
-    def __init__(self, name: str, param, backend: Backend):
+    def __init__(self, name: str, param, backend: Backend, ties: str = "imblearn"):
         from gpusmote.neighbors import NearestNeighbors
 
-        self.name, self.backend = name, backend
+        self.name, self.backend, self.ties = name, backend, ties
         self.own = isinstance(param, numbers.Integral)
         if self.own:
             self.k = int(param)
@@ -83,15 +91,39 @@ class NeighborQuery:
             return self._from_estimator(points, None)
         if n_points <= self.k:
             raise too_few_rows_error(self.k + 1, n_points, n_points)
-        if sparse.issparse(points):
-            return sparse_kneighbors_excluding_self(points, self.k)
-        return self.backend.kneighbors(points, self.k)
+        if self.ties == "index":
+            return self._search_within(points, self.k)
+        if self.backend.small:  # small data: imbalanced-learn's own search is the answer, and quick
+            return self._sklearn(points, None)
+        # One more than k, so that the k-th against the (k+1)-th is checked too.
+        wide = self._search_within(points, min(self.k + 1, n_points - 1))
+        xp = self._xp(points)
+        if not may_order_differently(points, wide, xp=xp):
+            return xp.ascontiguousarray(wide[:, : self.k])
+        return self._sklearn(points, None)
 
-    def among(self, points, query_rows: np.ndarray):
+    def _search_within(self, points, k: int):
+        if sparse.issparse(points):
+            return sparse_kneighbors_excluding_self(points, k)
+        return self.backend.kneighbors(points, k)
+
+    def _xp(self, points):
+        return np if sparse.issparse(points) else self.backend.xp
+
+    def _sklearn(self, points, query_rows):
+        """imbalanced-learn's own table (scikit-learn's search on the host)."""
+        host_points = points if sparse.issparse(points) else self.backend.to_host(points)
+        table = sklearn_table(host_points, self.k, query_rows)
+        return table if sparse.issparse(points) else self.backend.to_device(table)
+
+    def among(self, points, query_rows: np.ndarray, *, fallback: bool = True):
         """``(len(query_rows), k)`` table: the nearest other rows of ``points``
         to each row ``points[query_rows[i]]``, in backend memory (sparse: host).
 
-        ``query_rows`` are indices into ``points`` (on the host).
+        ``query_rows`` are indices into ``points`` (on the host). With
+        ``fallback=False`` a table whose order could depend on ties (see
+        ``ties``) is not replaced by scikit-learn's but answered with None
+        (for a caller that asked for a wider search than imbalanced-learn's).
         """
         query_rows = np.asarray(query_rows, dtype=np.int64)
         n_points = points.shape[0]
@@ -102,18 +134,23 @@ class NeighborQuery:
         if sparse.issparse(points):
             # imbalanced-learn's own search (scikit-learn's brute force on the
             # nonzeros): not accelerated, the same table as imbalanced-learn's.
-            from sklearn.neighbors import NearestNeighbors
-
-            search = NearestNeighbors(n_neighbors=self.k + 1).fit(points)
-            return search.kneighbors(points[query_rows], return_distance=False)[:, 1:]
+            return sklearn_table(points, self.k, query_rows)
+        if self.ties == "imblearn" and self.backend.small:
+            # a wider search than imbalanced-learn's is not its table: ask for its own
+            return self._sklearn(points, query_rows) if fallback else None
+        width = self.k if self.ties == "index" else min(self.k + 1, n_points - 1)
         xp = self.backend.xp
         queries = points[xp.asarray(query_rows)]
-        table = self.backend.to_host(self.backend.kneighbors_of_queries(points, queries, self.k + 1))
+        table = self.backend.to_host(self.backend.kneighbors_of_queries(points, queries, width + 1))
         # Drop each query's own row (found first unless a duplicate precedes it),
-        # else the farthest of the k + 1.
+        # else the farthest of the width + 1.
         is_self = table == query_rows[:, None]
-        keep = np.argsort(is_self, axis=1, kind="stable")[:, : self.k]
-        return self.backend.to_device(np.take_along_axis(table, keep, axis=1))
+        keep = np.argsort(is_self, axis=1, kind="stable")[:, :width]
+        table = np.take_along_axis(table, keep, axis=1)
+        if self.ties == "imblearn" and may_order_differently(points, self.backend.to_device(table),
+                                                             query_rows, xp):
+            return self._sklearn(points, query_rows) if fallback else None
+        return self.backend.to_device(np.ascontiguousarray(table[:, : self.k]))
 
     def _from_estimator(self, points, query_rows: np.ndarray | None):
         """imbalanced-learn's use of an estimator: fit on the points, query the

@@ -37,7 +37,7 @@ from gpusmote.engine._resample import Block, resample_blocks
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.neighbors._sparse import canonical_csr
-from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIES_PARAMETER, DeviceOverSampler
 
 #: imbalanced-learn's messages, verbatim (its typo included).
 NO_MAJORITY_NEIGHBOURS = (
@@ -90,6 +90,14 @@ class ADASYN(DeviceOverSampler):
         ADASYN, not imbalanced-learn's rows. An int ``random_state`` is its
         key; a ``RandomState`` or None gives one draw.
 
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Neighbour order where distances tie or nearly tie (integer, count and
+        duplicated data). ``'imblearn'``: a class whose table could depend on
+        ties gets scikit-learn's own search, called as imbalanced-learn calls
+        it, so the output is imbalanced-learn's on all data (at its speed for
+        that class). ``'index'``: gpusmote's exact search everywhere, ties by
+        the lower row index (fast; the same rows on data without ties).
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -128,6 +136,7 @@ class ADASYN(DeviceOverSampler):
         **DeviceOverSampler._parameter_constraints,
         "n_neighbors": NEIGHBORS_PARAMETER,
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(
@@ -138,17 +147,19 @@ class ADASYN(DeviceOverSampler):
         n_neighbors=5,
         device="auto",
         rng="imblearn",
+        ties="imblearn",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.n_neighbors = n_neighbors
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def _resample(self, X, y, backend):
         self.device_ = backend.name
         self.timings_ = PhaseTimes()
-        query = NeighborQuery("n_neighbors", self.n_neighbors, backend)
+        query = NeighborQuery("n_neighbors", self.n_neighbors, backend, self.ties)
         self.nn_ = query.estimator
         # One RandomState for the whole fit, resolved before any draw (as
         # imbalanced-learn does); philox keys from it once.

@@ -32,6 +32,7 @@ from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.over_sampling._base import (
     NEIGHBORS_PARAMETER,
     RNG_PARAMETER,
+    TIES_PARAMETER,
     DeviceOverSampler,
     searchable_rows,
     take_rows,
@@ -95,6 +96,14 @@ class KMeansSMOTE(DeviceOverSampler):
         same rows on every device and for any chunking (the clustering still
         uses ``random_state``).
 
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Neighbour order where distances tie or nearly tie (integer, count and
+        duplicated data). ``'imblearn'``: a class whose table could depend on
+        ties gets scikit-learn's own search, called as imbalanced-learn calls
+        it, so the output is imbalanced-learn's on all data (at its speed for
+        that class). ``'index'``: gpusmote's exact search everywhere, ties by
+        the lower row index (fast; the same rows on data without ties).
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -139,11 +148,12 @@ class KMeansSMOTE(DeviceOverSampler):
         "density_exponent": [StrOptions({"auto"}), numbers.Real],
         "n_jobs": [numbers.Integral, None],
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, k_neighbors=2,
                  n_jobs=None, kmeans_estimator=None, cluster_balance_threshold="auto",
-                 density_exponent="auto", device="auto", rng="imblearn"):
+                 density_exponent="auto", device="auto", rng="imblearn", ties="imblearn"):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.k_neighbors = k_neighbors
@@ -153,11 +163,12 @@ class KMeansSMOTE(DeviceOverSampler):
         self.density_exponent = density_exponent
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def _resample(self, X, y: np.ndarray, backend: Backend):
         self.device_ = backend.name
         self.timings_ = times = PhaseTimes()
-        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend)
+        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend, self.ties)
         self.nn_k_ = k_query.estimator
         self._validate_kmeans()
         seed = philox_seed(self.random_state) if self.rng == "philox" else None

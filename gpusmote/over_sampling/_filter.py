@@ -30,6 +30,7 @@ from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.over_sampling._base import (
     NEIGHBORS_PARAMETER,
     RNG_PARAMETER,
+    TIES_PARAMETER,
     DeviceOverSampler,
     searchable_rows,
     take_rows,
@@ -90,6 +91,14 @@ class BorderlineSMOTE(DeviceOverSampler):
         ``'borderline-2'`` scale, from a second stream) depends only on (seed,
         class, j), so it is identical on every device and for any chunking.
 
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Neighbour order where distances tie or nearly tie (integer, count and
+        duplicated data). ``'imblearn'``: a class whose table could depend on
+        ties gets scikit-learn's own search, called as imbalanced-learn calls
+        it, so the output is imbalanced-learn's on all data (at its speed for
+        that class). ``'index'``: gpusmote's exact search everywhere, ties by
+        the lower row index (fast; the same rows on data without ties).
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -139,6 +148,7 @@ class BorderlineSMOTE(DeviceOverSampler):
         "m_neighbors": NEIGHBORS_PARAMETER,
         "kind": [StrOptions({"borderline-1", "borderline-2"})],
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(
@@ -151,6 +161,7 @@ class BorderlineSMOTE(DeviceOverSampler):
         kind="borderline-1",
         device="auto",
         rng="imblearn",
+        ties="imblearn",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
@@ -159,12 +170,13 @@ class BorderlineSMOTE(DeviceOverSampler):
         self.kind = kind
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def _resample(self, X, y: np.ndarray, backend: Backend):
         self.device_ = backend.name
         self.timings_ = PhaseTimes()
-        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend)
-        m_query = NeighborQuery("m_neighbors", self.m_neighbors, backend)
+        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend, self.ties)
+        m_query = NeighborQuery("m_neighbors", self.m_neighbors, backend, self.ties)
         self.nn_k_, self.nn_m_ = k_query.estimator, m_query.estimator
         self.in_danger_indices = {}
         draws = self._draw_source(backend)
@@ -184,9 +196,16 @@ class BorderlineSMOTE(DeviceOverSampler):
         when the class has no danger row (imbalanced-learn skips it)."""
         class_indices = np.flatnonzero(y == plan.label)
         shared = self._shares_search(points, k_query, m_query)
-        n_search = max(k_query.k, m_query.k) if shared else m_query.k
-        search = NeighborQuery("m_neighbors", n_search, backend) if shared else m_query
-        wide = backend.to_host(search.among(points, class_indices))
+        wide = None
+        if shared:
+            search = NeighborQuery("m_neighbors", max(k_query.k, m_query.k), backend, self.ties)
+            wide = search.among(points, class_indices, fallback=False)
+        if wide is None:
+            # Separate searches, as imbalanced-learn's: where ties could order
+            # the wide table differently, each is scikit-learn's own call.
+            shared = False
+            wide = m_query.among(points, class_indices)
+        wide = backend.to_host(wide)
         danger = _in_danger(wide[:, : m_query.k], y, plan.label, m_query.k)
         if not danger.any():
             return None
@@ -275,6 +294,14 @@ class SVMSMOTE(DeviceOverSampler):
         every row from the counter-based stream (same rows on every device and
         for any chunking), with the split drawn from ``(seed, class)``.
 
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Neighbour order where distances tie or nearly tie (integer, count and
+        duplicated data). ``'imblearn'``: a class whose table could depend on
+        ties gets scikit-learn's own search, called as imbalanced-learn calls
+        it, so the output is imbalanced-learn's on all data (at its speed for
+        that class). ``'index'``: gpusmote's exact search everywhere, ties by
+        the lower row index (fast; the same rows on data without ties).
+
     Attributes
     ----------
     sampling_strategy_ : dict
@@ -307,11 +334,12 @@ class SVMSMOTE(DeviceOverSampler):
         "svm_estimator": [HasMethods(["fit", "predict"]), None],
         "out_step": [Interval(numbers.Real, 0, 1, closed="both")],
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(self, *, sampling_strategy="auto", random_state=None, k_neighbors=5,
                  m_neighbors=10, svm_estimator=None, out_step=0.5, device="auto",
-                 rng="imblearn"):
+                 rng="imblearn", ties="imblearn"):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.k_neighbors = k_neighbors
@@ -320,12 +348,13 @@ class SVMSMOTE(DeviceOverSampler):
         self.out_step = out_step
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def _resample(self, X, y, backend):
         self.device_ = backend.name
         self.timings_ = times = PhaseTimes()
-        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend)
-        m_query = NeighborQuery("m_neighbors", self.m_neighbors, backend)
+        k_query = NeighborQuery("k_neighbors", self.k_neighbors, backend, self.ties)
+        m_query = NeighborQuery("m_neighbors", self.m_neighbors, backend, self.ties)
         self.nn_k_, self.nn_m_ = k_query.estimator, m_query.estimator
         self.svm_estimator_ = (SVC(gamma="scale", random_state=self.random_state)
                                if self.svm_estimator is None else clone(self.svm_estimator))

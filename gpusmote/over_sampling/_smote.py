@@ -11,9 +11,9 @@ from gpusmote.engine._draws import DrawChunk, iter_imblearn_draws, iter_philox_d
 from gpusmote.engine._resample import DrawSource, NeighborFinder, resample_dense, resample_sparse
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors import NearestNeighbors
-from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
+from gpusmote.neighbors._query import NeighborQuery
 from gpusmote.neighbors._table import checked_neighbor_table
-from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIES_PARAMETER, DeviceOverSampler
 
 
 class SMOTE(DeviceOverSampler):
@@ -51,6 +51,14 @@ class SMOTE(DeviceOverSampler):
         and is identical on every device and for any chunking; its output is
         equally valid SMOTE but not imbalanced-learn's rows. An int
         ``random_state`` is its key; a ``RandomState`` or None gives one draw.
+
+    ties : {'imblearn', 'index'}, default='imblearn'
+        Neighbour order where distances tie or nearly tie (integer, count and
+        duplicated data). ``'imblearn'``: a class whose table could depend on
+        ties gets scikit-learn's own search, called as imbalanced-learn calls
+        it, so the output is imbalanced-learn's on all data (at its speed for
+        that class). ``'index'``: gpusmote's exact search everywhere, ties by
+        the lower row index (fast; the same rows on data without ties).
 
     Attributes
     ----------
@@ -91,6 +99,7 @@ class SMOTE(DeviceOverSampler):
         **DeviceOverSampler._parameter_constraints,
         "k_neighbors": NEIGHBORS_PARAMETER,
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(
@@ -101,17 +110,19 @@ class SMOTE(DeviceOverSampler):
         k_neighbors=5,
         device="auto",
         rng="imblearn",
+        ties="imblearn",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.random_state = random_state
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def _neighbor_finder(self, backend):
         """Return ``rows -> (n_rows, k) neighbour table`` for this sampler
         (sets ``nn_k_`` and ``k_neighbors_``)."""
-        find, self.nn_k_, self.k_neighbors_ = neighbor_finder(self.k_neighbors, backend)
+        find, self.nn_k_, self.k_neighbors_ = neighbor_finder(self.k_neighbors, backend, self.ties)
         return find
 
     def _resample(self, X, y, backend):
@@ -129,7 +140,7 @@ class SMOTE(DeviceOverSampler):
         return draw_source(self.rng, self.random_state, backend)
 
 
-def neighbor_finder(k_neighbors, backend) -> tuple[NeighborFinder, object, int]:
+def neighbor_finder(k_neighbors, backend, ties: str = "imblearn") -> tuple[NeighborFinder, object, int]:
     """SMOTE's neighbour search for a ``k_neighbors`` parameter, for the engine
     and for callers that drive it themselves (``gpusmote resample``,
     ``gpusmote.torch``).
@@ -141,6 +152,8 @@ def neighbor_finder(k_neighbors, backend) -> tuple[NeighborFinder, object, int]:
         (dense) or on the nonzeros (sparse); an estimator is cloned, fitted on
         each class and queried as imbalanced-learn does, its table checked.
     backend : Backend
+    ties : {'imblearn', 'index'}, default='imblearn'
+        As :class:`SMOTE`'s.
 
     Returns
     -------
@@ -165,9 +178,9 @@ def neighbor_finder(k_neighbors, backend) -> tuple[NeighborFinder, object, int]:
                     f"(k_neighbors={k} needs at least {k + 1} samples in every "
                     f"over-sampled class.)"
                 )
-            if sparse.issparse(X_class):
-                return sparse_kneighbors_excluding_self(X_class, k)
-            return backend.kneighbors(X_class, k)
+            return query.within(X_class)
+
+        query = NeighborQuery("k_neighbors", k, backend, ties)
 
         return find, NearestNeighbors(n_neighbors=k + 1, device=backend.name), k
 

