@@ -82,8 +82,9 @@ def _interpolate_array_expr(out, base_data, nn_data, nn_idx, rows, cols, steps):
     out[...] = (base + steps[:, None] * diffs).astype(out.dtype)
 
 
-# Kept for the tests that compare the two CPU paths.
-_interpolate_numpy = _interpolate_array_expr
+#: The reference expression as a backend's ``interpolate`` (small data: no
+#: kernel is loaded); the tests compare it with the kernels.
+interpolate_rows_numpy = _interpolate_numpy = _interpolate_array_expr
 
 
 def _kernel_applies(out, base_data, nn_data) -> bool:

@@ -9,3 +9,11 @@ import os
 
 if os.environ.get("GPUSMOTE_TEST_REAL_GPU") != "1":
     os.environ.setdefault("NUMBA_ENABLE_CUDASIM", "1")
+
+# Small data takes a NumPy path (gpusmote/devices/_backend.py, CPU_SMALL) that
+# would otherwise serve almost every test here; the kernels are what most tests
+# exist for, so the session runs them at every size. tests/test_small_path.py
+# checks the small path against them (and imbalanced-learn) on its own.
+import gpusmote.devices._backend as _backend  # noqa: E402
+
+_backend.SMALL_DATA_ELEMENTS = 0
