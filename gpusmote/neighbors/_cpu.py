@@ -162,26 +162,37 @@ def _error_bounds(norms, max_point_norm: float, n_features: int):
 
 
 def _prepare(data, xp: ModuleType, points: Prepared | None, n_extra: int, write_rows,
-             scale: float | None = None) -> Prepared:
+             scale: float | None = None, per_row: bool = True) -> Prepared:
     """Centre ``data`` (on its own mean, or the ``points``' one), scale it (by
     ``scale``, the ``points``' one, or else its own :func:`power_of_two_scale`),
     round it to float32 and bound the error, in chunks (no n x d float64 copy);
     ``write_rows(rows, part32, sq32)`` lays out one chunk of the float32 rows.
     Centring does not change distances but shrinks the norms, and so the float32
-    error bound."""
+    error bound. With ``per_row=False`` only the largest norm is kept
+    (``sq_norms`` and ``error_bounds`` are None): points that are never
+    queries need no more, and three float64 values a row were a fifth of the
+    search's memory among 1M x 32 rows."""
     n_rows, n_features = data.shape
     mean = data.mean(axis=0, dtype=np.float64) if points is None else points.mean
     if scale is None:
         scale = power_of_two_scale(data, xp=xp) if points is None else points.scale
     rows = xp.empty((n_rows, n_features + n_extra), dtype=np.float32)
-    sq_norms = xp.empty(n_rows, dtype=np.float64)
-    norms = xp.empty(n_rows, dtype=np.float64)
+    sq_norms = xp.empty(n_rows, dtype=np.float64) if per_row else None
+    norms = xp.empty(n_rows, dtype=np.float64) if per_row else None
+    max_norm = 0.0
     for start, stop, part32, sq32, part_norms in _centred_chunks(data, mean, scale, xp):
         write_rows(rows[start:stop], part32, sq32)
-        sq_norms[start:stop] = sq32
-        norms[start:stop] = part_norms
-    max_norm = float(norms.max()) if points is None else points.max_norm
-    return Prepared(rows, sq_norms, _error_bounds(norms, max_norm, n_features), mean, max_norm, scale)
+        if per_row:
+            sq_norms[start:stop] = sq32
+            norms[start:stop] = part_norms
+        elif stop > start:
+            max_norm = max(max_norm, float(part_norms.max()))
+    if per_row and n_rows:
+        max_norm = float(norms.max())
+    if points is not None:
+        max_norm = points.max_norm
+    bounds = _error_bounds(norms, max_norm, n_features) if per_row else None
+    return Prepared(rows, sq_norms, bounds, mean, max_norm, scale)
 
 
 def _point_rows(rows, part32, sq32):
@@ -198,10 +209,11 @@ def _plain_rows(rows, part32, sq32):
     rows[...] = part32
 
 
-def prepare_points(data, xp: ModuleType = np, scale: float | None = None) -> Prepared:
+def prepare_points(data, xp: ModuleType = np, scale: float | None = None, per_row: bool = True) -> Prepared:
     """``[-2b, |b|^2]`` rows for the points (centred on their mean; ``scale``
-    defaults to their own :func:`power_of_two_scale`)."""
-    return _prepare(data, xp, None, 1, _point_rows, scale)
+    defaults to their own :func:`power_of_two_scale`); ``per_row=False`` for
+    points that are not also the queries (see :func:`_prepare`)."""
+    return _prepare(data, xp, None, 1, _point_rows, scale, per_row)
 
 
 def prepare_queries(queries, points: Prepared, xp: ModuleType = np) -> Prepared:
@@ -283,7 +295,7 @@ def kneighbors_of_queries(
     check_k(k, len(data), excluding_self=False)
     exact, exact_queries = exact_view(data), exact_view(queries)
     # One scale for both: the queries' differences from the points stay at unit scale too.
-    prepared = prepare_points(data, scale=power_of_two_scale(data, queries))
+    prepared = prepare_points(data, scale=power_of_two_scale(data, queries), per_row=False)
     prepared_queries = prepare_queries(queries, prepared)
 
     def block(start, stop):

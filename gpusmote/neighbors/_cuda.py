@@ -90,7 +90,7 @@ def kneighbors_of_queries_cuda(
     """The CUDA twin of :func:`gpusmote.neighbors._cpu.kneighbors_of_queries`."""
     check_k(k, len(data), excluding_self=False)
     exact, exact_queries = exact_view(data, xp), exact_view(queries, xp)
-    prepared = prepare_points(data, xp, power_of_two_scale(data, queries, xp=xp))
+    prepared = prepare_points(data, xp, power_of_two_scale(data, queries, xp=xp), per_row=False)
     prepared_queries = prepare_queries(queries, prepared, xp)
 
     def block(q0, q1):
