@@ -10,13 +10,20 @@ and the exact k-NN's flops need at those rates. The table is written as JSON
 and Markdown, with a PNG plot, to benchmarks/results/ under the machine's
 name. Every case runs in ``--runs`` fresh processes (median reported): first calls
 on this kind of machine vary by 2x and more with the cost of faulting in fresh
-memory. ``--quick`` runs 2% of every workload once each and finishes in under
-a minute.
+memory. ``--quick`` is a smoke test: 2% of every workload, once each, in
+under a minute; its timings mean nothing, its table and plot say so, and it
+saves nothing unless ``--out DIR`` is given (committed results stay as they
+are). The flags are those of every benchmark script (benchmarks/_flags.py).
+
+The plot shows each workload's wall time per implementation in ms or s on a
+log scale (lower is better), the speed-up over imbalanced-learn on each bar,
+and every run's time as a dot when ``--runs`` > 1.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -28,22 +35,22 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks._flags import RESULTS, SMOKE_NOTE, add_standard_flags, not_saved_note, results_dir
 from benchmarks.run_case import SAMPLERS
 from benchmarks.workloads import WORKLOADS, Workload, get_workload
 from gpusmote.devices._resolve import cuda_available
 
-RESULTS = Path(__file__).resolve().parent / "results"
 REPO_ROOT = Path(__file__).resolve().parent.parent
 REFERENCE = "imbalanced-learn"
 
 
-def save_report(name: str, report: dict, markdown: str) -> Path:
-    """Write ``report`` as benchmarks/results/<name>.json and ``markdown`` as
-    <name>.md; return the path without extension. (Suffixes are appended, not
-    swapped with ``with_suffix``: machine names such as ``...-2.20GHz-8cpu``
-    contain dots.)"""
-    RESULTS.mkdir(exist_ok=True)
-    stem = RESULTS / name
+def save_report(name: str, report: dict, markdown: str, folder: Path = RESULTS) -> Path:
+    """Write ``report`` as <folder>/<name>.json and ``markdown`` as <name>.md
+    (folder: benchmarks/results/); return the path without extension.
+    (Suffixes are appended, not swapped with ``with_suffix``: machine names
+    such as ``...-2.20GHz-8cpu`` contain dots.)"""
+    folder.mkdir(parents=True, exist_ok=True)
+    stem = folder / name
     Path(f"{stem}.json").write_text(json.dumps(report, indent=2, default=str) + "\n")
     Path(f"{stem}.md").write_text(markdown + "\n")
     return stem
@@ -72,8 +79,9 @@ def measure_bounds(size_bytes: int = 512 * 2**20) -> dict:
     and float32 GEMM rate (flop/s, NumPy's BLAS on every core)."""
     src = np.ones(size_bytes // 4, dtype=np.float32)
     dst = np.empty_like(src)
-    np.copyto(dst, src)
-    copy_s = min(_timed(lambda: np.copyto(dst, src)) for _ in range(3))
+    copy = functools.partial(np.copyto, dst, src)
+    copy()
+    copy_s = min(_timed(copy) for _ in range(3))
     del src, dst
     a = np.random.default_rng(0).random((4096, 2048), dtype=np.float32)
     b = np.random.default_rng(1).random((2048, 4096), dtype=np.float32)
@@ -187,67 +195,137 @@ def _versions() -> dict:
             "python": platform.python_version()}
 
 
+def format_seconds(seconds: float) -> str:
+    """A time as people read it: ``850 µs``, ``60 ms``, ``1.5 s``, ``42 s``."""
+    if not np.isfinite(seconds):
+        return "n/a"
+    if seconds < 1e-3:
+        return f"{seconds * 1e6:.3g} µs"
+    if seconds < 1:
+        return f"{seconds * 1e3:.3g} ms"
+    return f"{seconds:.3g} s" if seconds < 100 else f"{seconds:,.0f} s"
+
+
+def speedup(case: dict, reference: dict) -> float:
+    """How many times faster than the reference (NaN when either failed)."""
+    if "wall_s" not in case or "wall_s" not in reference:
+        return float("nan")
+    return reference["wall_s"] / case["wall_s"]
+
+
+def speedup_label(ratio: float) -> str:
+    """``3.7x faster`` or, below 1, ``1.3x slower``: never a "0.8x faster"."""
+    if not np.isfinite(ratio):
+        return "n/a"
+    return f"{ratio:.1f}x faster" if ratio >= 1 else f"{1 / ratio:.1f}x slower"
+
+
+def _title(report: dict) -> str:
+    title = f"{report.get('sampler', 'SMOTE')}: gpusmote vs imbalanced-learn on {report['machine']}"
+    return f"{title} ({SMOKE_NOTE})" if report["quick"] else title
+
+
 def to_markdown(report: dict) -> str:
     mib = 2**20
     bounds = report["bounds"]
     lines = [
-        f"# {report.get('sampler', 'SMOTE')}: gpusmote vs imbalanced-learn on {report['machine']}"
-        + (" (quick)" if report["quick"] else ""),
+        f"# {_title(report)}",
         "",
         f"Machine bounds: copy {bounds['copy_bytes_per_s'] / 1e9:.1f} GB/s, float32 GEMM "
         f"{bounds['gemm_flop_per_s'] / 1e9:.0f} GFLOP/s. Versions: "
         + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".",
         f"Each case ran in {report['runs']} fresh process(es); wall time is the median over them of the first"
-        " full-size call after a small warm-up (k-NN and generation from that median run); peak memory is the"
-        " largest peak RSS beyond the loaded input, also shown over the output's size.",
+        " full-size call after a small warm-up (k-NN and generation from that median run; lower is better);"
+        " peak memory is the largest peak RSS beyond the loaded input, also shown over the output's size.",
         "",
-        "| workload | implementation | wall s | k-NN s | generation s | peak extra MiB | / output | speed-up | identical |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| workload | implementation | wall | k-NN | generation | runs (min-max) | peak extra MiB | / output "
+        "| speed-up | identical |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in report["workloads"]:
         cases = row["cases"]
         ref = cases.get(REFERENCE, {})
         for impl, case in cases.items():
             if "error" in case:
-                lines.append(f"| {row['workload']} | {impl} | error: {case['error']} | | | | | | |")
+                lines.append(f"| {row['workload']} | {impl} | error: {case['error']} | | | | | | | |")
                 continue
-            speedup = ref["wall_s"] / case["wall_s"] if "wall_s" in ref else float("nan")
             same = "reference" if impl == REFERENCE else ("yes" if case["digest"] == ref.get("digest") else "NO")
+            runs = case.get("runs_wall_s", [case["wall_s"]])
+            spread = (f"{format_seconds(min(runs))} - {format_seconds(max(runs))}" if len(runs) > 1
+                      else "1 run")
             lines.append(
-                f"| {row['workload']} | {impl} | {case['wall_s']:.2f} | {case['knn_s']:.2f} | "
-                f"{case['generate_s']:.2f} | {case['peak_extra_bytes'] / mib:.0f} | "
-                f"{case['peak_extra_bytes'] / case['output_bytes']:.2f}x | {speedup:.2f}x | {same} |"
+                f"| {row['workload']} | {impl} | {format_seconds(case['wall_s'])} | "
+                f"{format_seconds(case['knn_s'])} | {format_seconds(case['generate_s'])} | {spread} | "
+                f"{case['peak_extra_bytes'] / mib:.0f} | "
+                f"{case['peak_extra_bytes'] / case['output_bytes']:.2f}x | {speedup(case, ref):.2f}x | {same} |"
             )
         b = row["bounds"]
-        lines.append(f"| {row['workload']} | *bounds* | | {b['knn_floor_s']:.2f} | {b['output_floor_s']:.2f} | | | | |")
+        lines.append(f"| {row['workload']} | *bounds* | | {format_seconds(b['knn_floor_s'])} | "
+                     f"{format_seconds(b['output_floor_s'])} | | | | | |")
     lines += ["", "*bounds*: k-NN = all-pairs distance multiply-adds of the over-sampled classes at the GEMM rate; "
               "generation = output bytes at the copy bandwidth."]
     return "\n".join(lines)
 
 
-def plot(report: dict, path: Path) -> bool:
-    """Bar chart of wall time per workload and implementation; False without matplotlib."""
-    try:
-        import matplotlib
+def figure(report: dict):
+    """The compare plot as a matplotlib Figure (see the module notes); raises
+    ImportError without matplotlib."""
+    import matplotlib
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, NullFormatter
+
     names = [row["workload"] for row in report["workloads"]]
     impls = list(report["workloads"][0]["cases"])
-    fig, ax = plt.subplots(figsize=(1.8 * len(names) + 2, 4))
+    fig, ax = plt.subplots(figsize=(2.2 * len(names) + 2.5, 4.8))
     width = 0.8 / len(impls)
     for i, impl in enumerate(impls):
-        values = [row["cases"][impl].get("wall_s", np.nan) for row in report["workloads"]]
-        ax.bar(np.arange(len(names)) + i * width, values, width, label=impl)
+        x = np.arange(len(names)) + i * width
+        cases = [row["cases"].get(impl, {}) for row in report["workloads"]]
+        values = np.array([case.get("wall_s", np.nan) for case in cases])
+        bars = ax.bar(x, values, width, label=impl)
+        for xi, case, row in zip(x, cases, report["workloads"]):
+            runs = case.get("runs_wall_s", [])
+            if len(runs) > 1:  # every run, so the spread is seen, not only the median
+                ax.scatter(np.full(len(runs), xi), runs, s=10, color="black", zorder=3,
+                           label="each run" if "each run" not in ax.get_legend_handles_labels()[1]
+                           else None)
+            if "wall_s" not in case:
+                continue
+            top = max([case["wall_s"], *runs])
+            label = format_seconds(case["wall_s"])
+            if impl != REFERENCE:
+                label += "\n" + speedup_label(speedup(case, row["cases"].get(REFERENCE, {})))
+            ax.annotate(label, (xi, top), xytext=(0, 3), textcoords="offset points",
+                        ha="center", va="bottom", fontsize=7)
+        del bars
     ax.set_xticks(np.arange(len(names)) + width * (len(impls) - 1) / 2, names)
-    ax.set_ylabel("wall time, s (log)")
     ax.set_yscale("log")
-    ax.set_title(f"{report.get('sampler', 'SMOTE')} wall time on {report['machine']}"
-                 + (" (quick)" if report["quick"] else ""))
-    ax.legend()
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda value, _: format_seconds(value)))
+    ax.yaxis.set_minor_formatter(NullFormatter())
+    ax.margins(y=0.25)
+    ax.set_ylabel("wall time, log scale (lower is better)")
+    runs = report.get("runs", 1)
+    subtitle = (f"median of {runs} fresh processes per bar; dots: each run" if runs > 1
+                else "one run per bar")
+    ax.set_title(f"{_title(report)}\n{subtitle}", fontsize=9)
+    if report["quick"]:
+        ax.text(0.5, 0.5, "SMOKE TEST", transform=ax.transAxes, fontsize=40, color="red",
+                alpha=0.15, ha="center", va="center", rotation=20)
+    ax.legend(fontsize=8)
     fig.tight_layout()
+    return fig
+
+
+def plot(report: dict, path: Path) -> bool:
+    """Save :func:`figure` as ``path``; False without matplotlib."""
+    try:
+        fig = figure(report)
+    except ImportError:
+        return False
+    import matplotlib.pyplot as plt
+
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return True
@@ -255,27 +333,31 @@ def plot(report: dict, path: Path) -> bool:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS))
-    parser.add_argument("--quick", action="store_true", help="2%% of every workload, under a minute")
-    parser.add_argument("--repeat", type=int, default=1, help="calls per process (the first is reported)")
-    parser.add_argument("--runs", type=int, default=None,
-                        help="fresh processes per case, median reported (default 3; 1 with --quick)")
-    parser.add_argument("--no-save", action="store_true", help="print only")
-    parser.add_argument("--quiet", action="store_true", help="no progress lines")
+    parser.add_argument("--workloads", nargs="+", choices=list(WORKLOADS), default=list(WORKLOADS),
+                        help="workloads to run (default: all)")
+    add_standard_flags(parser, quick="2%% of every workload, one run each", runs=3,
+                       runs_help="fresh processes per case (1 with --quick unless given)")
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="calls per process; the first is reported (default: 1)")
     parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
-                        help="the sampler compared (the same class and parameters on both sides)")
+                        help="the sampler compared, the same class and parameters on both sides "
+                             "(default: SMOTE)")
+    parser.set_defaults(runs=None)  # 3, or 1 with --quick, unless given
     args = parser.parse_args(argv)
     impls = [REFERENCE, "gpusmote-cpu"] + (["gpusmote-cuda"] if cuda_available() else [])
     args.runs = args.runs or (1 if args.quick else 3)
     report = run(args.workloads, impls, args.quick, args.repeat, args.runs, args.quiet, args.sampler)
     table = to_markdown(report)
     print(table)
-    if not args.no_save:
+    folder = results_dir(args)
+    if folder is not None:
         sampler = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
         stem = save_report(f"compare-{report['machine']}{sampler}{'-quick' if args.quick else ''}",
-                           report, table)
+                           report, table, folder)
         saved = plot(report, Path(f"{stem}.png"))
         print(f"\nsaved {stem}.json, .md" + (", .png" if saved else " (no plot: pip install matplotlib)"))
+    elif not_saved_note(args):
+        print(f"\n{not_saved_note(args)}")
     failed = [c for row in report["workloads"] for c in row["cases"].values()
               if "error" in c or c.get("digest") != row["cases"][REFERENCE].get("digest")]
     return 1 if failed else 0

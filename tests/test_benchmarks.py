@@ -44,9 +44,14 @@ print(json.dumps(out))
     assert out["multiclass-quick"] == [5_000, 2_500, 1_500, 800, 200]
 
 
+def _results_state() -> dict:
+    return {p.name: p.stat().st_mtime_ns for p in (REPO_ROOT / "benchmarks" / "results").iterdir()}
+
+
 def test_compare_quick_checks_identity_and_prints_bounds():
-    result = run_module(
-        "-m", "benchmarks.compare", "--quick", "--no-save", "--quiet",
+    before = _results_state()
+    result = run_module(  # no --no-save: --quick alone must not write results
+        "-m", "benchmarks.compare", "--quick", "--quiet",
         "--workloads", "creditcard-like", "multiclass",
     )
     table = result.stdout
@@ -54,6 +59,103 @@ def test_compare_quick_checks_identity_and_prints_bounds():
     rows = [line for line in table.splitlines() if line.startswith("| multiclass-quick | gpusmote-cpu")]
     assert len(rows) == 1 and rows[0].endswith("| yes |")
     assert "| creditcard-like-quick | *bounds* |" in table
+    assert table.splitlines()[0].endswith("(quick smoke test: tiny sizes, timings mean nothing)")
+    assert " ms |" in rows[0] or " s |" in rows[0]  # units, not bare numbers
+    assert "not saved (quick smoke test" in table and "saved benchmarks" not in table
+    assert _results_state() == before
+    assert result.stderr == ""  # --quiet
+
+
+@pytest.fixture
+def compare(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    import benchmarks.compare as compare
+
+    return compare
+
+
+def _report(quick=False, runs=3) -> dict:
+    def case(wall, spread):
+        walls = [wall * f for f in spread][:runs]
+        return {"wall_s": wall, "runs_wall_s": walls, "knn_s": wall / 2, "generate_s": wall / 4,
+                "peak_extra_bytes": 2**20, "output_bytes": 2**21, "digest": "d"}
+
+    rows = [{"workload": "small", "cases": {"imbalanced-learn": case(0.06, (0.9, 1.0, 1.3)),
+                                            "gpusmote-cpu": case(0.02, (0.95, 1.0, 1.1))}},
+            {"workload": "big", "cases": {"imbalanced-learn": case(40.0, (0.9, 1.0, 1.2)),
+                                          "gpusmote-cpu": case(50.0, (0.9, 1.0, 1.1))}}]
+    for row in rows:
+        row["bounds"] = {"knn_floor_s": 0.01, "output_floor_s": 0.001}
+    return {"machine": "test-machine", "sampler": "SMOTE", "quick": quick, "runs": runs,
+            "workloads": rows, "bounds": {"copy_bytes_per_s": 1e10, "gemm_flop_per_s": 1e11},
+            "versions": {}}
+
+
+def test_times_read_in_ms_and_s(compare):
+    assert [compare.format_seconds(s) for s in (0.0004, 0.06, 0.1234, 1.5, 42.0, 1234.0)] == [
+        "400 µs", "60 ms", "123 ms", "1.5 s", "42 s", "1,234 s"]
+    assert compare.speedup_label(3.0) == "3.0x faster"
+    assert compare.speedup_label(0.8) == "1.2x slower"
+
+
+def test_compare_plot_is_readable_at_a_glance(compare):
+    import matplotlib.pyplot as plt
+
+    fig = compare.figure(_report())
+    ax = fig.axes[0]
+    fig.canvas.draw()
+    ticks = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
+    assert ticks and all(t.endswith((" ms", " s")) for t in ticks), ticks
+    assert "lower is better" in ax.get_ylabel()
+    labels = [t.get_text() for t in ax.texts]
+    assert "20 ms\n3.0x faster" in labels and "50 s\n1.2x slower" in labels
+    assert "60 ms" in labels  # the reference's bar has its time, no speed-up
+    dots = [c for c in ax.collections if len(c.get_offsets())]
+    assert len(dots) == 4 and all(len(c.get_offsets()) == 3 for c in dots)  # every run shown
+    assert "median of 3" in ax.get_title() and "smoke test" not in ax.get_title()
+    plt.close(fig)
+
+
+def test_compare_plot_marks_a_quick_run_as_a_smoke_test(compare):
+    import matplotlib.pyplot as plt
+
+    fig = compare.figure(_report(quick=True, runs=1))
+    ax = fig.axes[0]
+    assert "quick smoke test" in ax.get_title() and "SMOKE TEST" in [t.get_text() for t in ax.texts]
+    assert not [c for c in ax.collections if len(c.get_offsets())]  # one run: no dots
+    assert compare.to_markdown(_report(quick=True)).startswith(
+        "# SMOTE: gpusmote vs imbalanced-learn on test-machine (quick smoke test")
+    plt.close(fig)
+
+
+def test_quick_saves_only_where_asked(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    import argparse
+
+    from benchmarks._flags import RESULTS, add_standard_flags, results_dir
+
+    parser = argparse.ArgumentParser()
+    add_standard_flags(parser, quick="tiny", runs=3)
+    parse = parser.parse_args
+    assert results_dir(parse([])) == RESULTS
+    assert results_dir(parse(["--quick"])) is None
+    assert results_dir(parse(["--quick", "--out", str(tmp_path)])) == tmp_path
+    assert results_dir(parse(["--no-save", "--out", str(tmp_path)])) is None
+
+
+@pytest.mark.parametrize("module", ["compare", "quality", "cli_stream", "compare_imblearn"])
+def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    import importlib
+
+    script = importlib.import_module(f"benchmarks.{module}")
+    with pytest.raises(SystemExit):
+        script.main(["--help"])
+    text = capsys.readouterr().out
+    for flag in ("--quick", "--no-save", "--out DIR", "--quiet"):
+        assert flag in text, (module, flag)
+    assert ("--runs RUNS" in text) == (module != "quality")  # quality repeats nothing
+    assert "smoke test" in text
 
 
 def test_quality_quick_runs_and_gpusmote_matches_reference_exactly():
@@ -61,6 +163,14 @@ def test_quality_quick_runs_and_gpusmote_matches_reference_exactly():
     line = next(l for l in result.stdout.splitlines() if l.startswith("| gpusmote |"))
     # bit-identical resampling => identical scores => zero difference
     assert "+0.0000 ± 0.0000 | +0.0000 ± 0.0000" in line
+
+
+def test_pytest_benchmark_quick_switch_is_documented():
+    page = (REPO_ROOT / "docs" / "benchmarks.md").read_text()
+    assert "GPUSMOTE_BENCH_QUICK=1" in page and "GPUSMOTE_BENCH_ROUNDS" in page
+    assert "pytest benchmarks/ --benchmark-only" in page
+    suite = (REPO_ROOT / "benchmarks" / "test_bench.py").read_text()
+    assert 'os.environ.get("GPUSMOTE_BENCH_QUICK") == "1"' in suite  # the switch the page names
 
 
 def test_pytest_benchmark_suite_is_not_collected_by_the_test_run():

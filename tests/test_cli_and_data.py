@@ -42,7 +42,22 @@ def test_demo_prints_counts_and_identity(capsys):
     assert "classes before: 0: 19,000, 1: 1,000" in out
     assert "classes after:  0: 19,000, 1: 19,000" in out
     assert "identical output: True" in out
-    assert "(not counted below)" in out  # compile time is reported apart
+    # Like with like: both libraries get a first-call and a warm-call time.
+    header = next(line for line in out.splitlines() if "first call" in line)
+    assert "warm call" in header
+    for name in ("imbalanced-learn", "gpusmote", "speed-up"):
+        row = next(line for line in out.splitlines() if line.startswith(name))
+        assert len(row.split()) == (3 if name == "speed-up" else 5), row  # two figures each
+
+
+def test_demo_and_resample_share_option_names():
+    from gpusmote.cli import build_parser
+
+    choices = build_parser()._subparsers._group_actions[0].choices
+    options = {name: {s for a in p._actions for s in a.option_strings}
+               for name, p in choices.items()}
+    shared = {"--k-neighbors", "--device", "--rng", "--random-state", "--debug"}
+    assert shared <= options["demo"] and shared <= options["resample"]
 
 
 def test_demo_error_is_one_line(capsys, monkeypatch):
@@ -67,7 +82,7 @@ def test_benchmark_script_runs_small():
     repo_root = Path(__file__).resolve().parents[1]
     result = subprocess.run(
         [sys.executable, "-m", "benchmarks.compare_imblearn", "--rows", "30000", "--features", "8",
-         "--repeat", "1"],
+         "--repeat", "1", "--no-save"],
         cwd=repo_root, capture_output=True, text=True, check=True,
     )
     assert "identical output: True" in result.stdout and "| warm median, s |" in result.stdout

@@ -10,7 +10,9 @@ being dropped is collected by one more pass (correct, only slower).
 Between the passes the over-sampled classes get their neighbour tables (the
 same k-NN and draws as :class:`gpusmote.SMOTE`). Pass 2 streams every original
 row to the output unchanged, in order, then each class's synthetic rows in
-chunks. The output is identical to ``SMOTE.fit_resample`` on the whole file
+chunks (one progress bar over both: it reaches 100% with the last synthetic
+row). A run without ``random_state`` draws a seed and reports it, so that it
+can be repeated. The output is identical to ``SMOTE.fit_resample`` on the whole file
 in memory. It is written to a temporary file beside the destination and
 renamed into place only when complete; any failure or interrupt removes it,
 and the input is only ever read.
@@ -47,7 +49,7 @@ import pyarrow as pa
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._resample import ClassPlan, synthetic_chunks
 from gpusmote.engine._timing import PhaseTimes
-from gpusmote.io._progress import PassProgress
+from gpusmote.io._progress import PassProgress, stage_progress
 from gpusmote.io._tabular import (
     Columns,
     Dictionaries,
@@ -62,6 +64,7 @@ from gpusmote.io._tabular import (
     split_columns,
     synthetic_batch,
     unwritable_reason,
+    with_indicator,
 )
 
 #: Bytes of feature rows pass 1 keeps before it drops the largest class.
@@ -88,6 +91,12 @@ class Options:
     rng: str = "imblearn"
     chunk_rows: int = 1 << 18
     passthrough: list[str] = field(default_factory=list)
+    #: The feature columns (``--columns``); None: every column not otherwise named.
+    features: list[str] | None = None
+    #: Columns neither read nor written (``--drop``).
+    drop: list[str] = field(default_factory=list)
+    #: Name of an added boolean column, True on synthetic rows (``--indicator``).
+    indicator: str | None = None
     overwrite: bool = False
     #: Progress bars and notes (removed leftovers) on stderr.
     progress: bool = True
@@ -125,7 +134,7 @@ def _check_finite(X: np.ndarray, columns: Columns, first_row: int) -> None:
 
 def _collect(options: Options, columns: Columns, wanted=None) -> _Collected:
     """Stream the input: count labels, keep rows of ``wanted`` classes (all when None)."""
-    source = read_batches(options.input, options.chunk_rows, columns.read_types)
+    source = read_batches(options.input, options.chunk_rows, columns.read_types, columns.kept)
     counts, rows, dropped, kept_bytes = Counter(), {}, set(), 0
     dictionaries = Dictionaries(source.schema)
     description = "pass 1/2: count, collect" if wanted is None else "extra pass: collect"
@@ -203,13 +212,14 @@ def _read_columns(options: Options) -> tuple[pa.Schema, Columns]:
         if not has_rows(options.input):  # a header-only CSV reads as null-typed columns
             only_header = " (only a header)" if file_format(options.input) == "csv" else ""
             raise ValueError(f"{options.input} has no rows{only_header}")
-        columns = split_columns(schema, options.target, options.passthrough)
+        split = dict(target=options.target, passthrough=options.passthrough,
+                     features=options.features, drop=options.drop, indicator=options.indicator)
+        columns = split_columns(schema, **split)
         if file_format(options.input) == "csv":  # types that do not depend on the rows read first
             read_types = csv_column_types(schema, columns)
             # Every column has an explicit type: the schema the reads will have.
             schema = pa.schema([field.with_type(read_types[field.name]) for field in schema])
-            columns = dataclasses.replace(
-                split_columns(schema, options.target, options.passthrough), read_types=read_types)
+            columns = dataclasses.replace(split_columns(schema, **split), read_types=read_types)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as error:  # opening reads the first block
         raise _unparsable(options, error, schema and schema.names) from error
     return schema, columns
@@ -413,8 +423,20 @@ def _check_space(options: Options, columns: Columns, schema: pa.Schema, counts: 
             f"to write anyway")
 
 
+#: Seeds drawn when no ``random_state`` is given lie in [0, 2**32): what
+#: NumPy's RandomState (and so imbalanced-learn) accepts.
+SEED_BOUND = 2**32
+
+
+def draw_seed() -> int:
+    """A fresh seed for a run without ``--random-state``; reported, so the run
+    can be repeated exactly."""
+    return secrets.randbelow(SEED_BOUND)
+
+
 def resample_file(options: Options) -> dict:
-    """Run ``gpusmote resample``; return its summary (see the module notes).
+    """Run ``gpusmote resample``; return its summary (see the module notes and
+    :data:`gpusmote.cli.JSON_SCHEMA`).
 
     Raises
     ------
@@ -425,14 +447,17 @@ def resample_file(options: Options) -> dict:
     from gpusmote.over_sampling._smote import SMOTE, draw_source, neighbor_finder
 
     _check_destination(options)
+    seed_drawn = options.random_state is None
+    seed = draw_seed() if seed_drawn else options.random_state
     sampler = SMOTE(sampling_strategy=options.sampling_strategy,
-                    random_state=options.random_state, k_neighbors=options.k_neighbors,
+                    random_state=seed, k_neighbors=options.k_neighbors,
                     device=options.device, rng=options.rng)
     sampler._validate_params()
     times, start = PhaseTimes(), time.perf_counter()
     schema, columns = _read_columns(options)
     out_schema = columns.output_schema(schema)
     _check_output_types(options, columns, out_schema)
+    _note_index_columns(options, columns)
     removed = remove_leftovers(options.output)
     if removed and options.progress:
         print(f"gpusmote: removed temporary file(s) left by killed runs: "
@@ -440,7 +465,7 @@ def resample_file(options: Options) -> dict:
     # Created first: an unwritable destination fails before any work.
     with _Partial(options.output) as partial:
         try:
-            with times.phase("pass 1: count and collect"):
+            with times.phase("pass1_count_collect"):
                 collected = _collect(options, columns)
                 labels, strategy = _sampling_strategy(sampler, collected.counts)
                 if options.space_check:
@@ -453,30 +478,27 @@ def resample_file(options: Options) -> dict:
             sampler.device_ = backend.name
             find_neighbors = neighbor_finder(sampler.k_neighbors, backend)[0]
             draws = draw_source(sampler.rng, sampler.random_state, backend)
-            classes = []
-            with times.phase("k-NN"):
-                for label in sorted(wanted, key=labels.index):
-                    X_class = np.concatenate(collected.rows.pop(label))
-                    X_class = backend.to_device(np.ascontiguousarray(X_class))
-                    classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
+            order = sorted(wanted, key=labels.index)
+            with times.phase("knn"):
+                classes = _neighbour_tables(options, order, collected, backend, find_neighbors)
             collected.rows.clear()
+            n_rows = sum(collected.counts.values())
+            n_synthetic = sum(strategy[label] for label in order)
             writer = open_writer(partial.path, out_schema, file_format(options.output))
             try:
-                with times.phase("pass 2: write original rows"):
-                    _write_originals(options, columns, writer, out_schema, collected.dictionaries)
-                with times.phase("generate and write synthetic rows"):
-                    n_rows = sum(collected.counts.values())
-                    offset = n_rows
-                    for label, X_class, nn_idx in classes:
-                        plan = ClassPlan(label, labels.index(label), strategy[label], offset)
-                        offset += plan.n_samples
-                        for _, chunk in synthetic_chunks(backend, X_class, X_class, nn_idx,
-                                                       draws(plan, len(X_class), nn_idx.shape[1])):
-                            chunk = backend.to_host(chunk)
-                            for lo in range(0, len(chunk), options.chunk_rows):
-                                writer.write_batch(synthetic_batch(
-                                    chunk[lo : lo + options.chunk_rows], label, columns,
-                                    out_schema, collected.dictionaries))
+                # One bar for the whole pass: it reaches 100% with the last synthetic row.
+                source = read_batches(options.input, options.chunk_rows, columns.read_types,
+                                      columns.kept)
+                with PassProgress("pass 2/2: write originals", n_rows + n_synthetic,
+                                  source.total_bytes, source.bytes_read,
+                                  options.progress) as progress:
+                    with times.phase("pass2_write_originals"):
+                        _write_originals(source, columns, writer, out_schema,
+                                         collected.dictionaries, progress)
+                    with times.phase("generate_write_synthetic"):
+                        _write_synthetic(options, classes, strategy, labels, n_rows, draws,
+                                         backend, columns, writer, out_schema,
+                                         collected.dictionaries, progress)
             finally:
                 writer.close()
             partial.commit(_output_mode(options.output))
@@ -486,14 +508,86 @@ def resample_file(options: Options) -> dict:
     for label, n in strategy.items():
         after[label] += n
     return {
-        "input": str(options.input), "output": str(options.output), "device": backend.name,
-        "rng": options.rng, "rows_in": n_rows, "rows_out": sum(after.values()),
+        "schema_version": SUMMARY_SCHEMA_VERSION,
+        "input": str(options.input), "output": str(options.output),
+        "parameters": {
+            "target": options.target, "sampling_strategy": _jsonable(options.sampling_strategy),
+            "k_neighbors": options.k_neighbors, "random_state": seed, "device": options.device,
+            "rng": options.rng, "chunk_rows": options.chunk_rows,
+            "columns": options.features, "drop": list(options.drop),
+            "passthrough": list(options.passthrough), "indicator": options.indicator,
+        },
+        "random_state": seed, "random_state_drawn": seed_drawn,
+        "device": backend.name, "rng": options.rng,
+        "features": list(columns.features), "passthrough": list(columns.passthrough),
+        "index_columns": list(columns.index), "dropped": list(columns.dropped),
+        "indicator": columns.indicator,
+        "rows_in": n_rows, "rows_out": sum(after.values()), "n_synthetic": n_synthetic,
         "counts_before": {str(lab): collected.counts[lab] for lab in labels},
         "counts_after": {str(lab): after[lab] for lab in labels},
+        "synthetic_counts": {str(lab): int(strategy.get(lab, 0)) for lab in labels},
         "removed_leftovers": [str(path) for path in removed],
         "seconds": {**{k: round(v, 3) for k, v in times.items()},
                     "total": round(time.perf_counter() - start, 3)},
     }
+
+
+#: Bumped when a key of the summary changes meaning or goes away (new keys do not bump it).
+SUMMARY_SCHEMA_VERSION = 1
+
+
+def _jsonable(strategy):
+    """``sampling_strategy`` as JSON holds it (dict keys as text)."""
+    if isinstance(strategy, dict):
+        return {str(key): int(value) for key, value in strategy.items()}
+    return strategy
+
+
+def _note_index_columns(options: Options, columns: Columns) -> None:
+    """Say on stderr which columns were taken for an index (so not features)."""
+    if not options.progress:
+        return
+    for name in columns.index:
+        how = ("unnamed first column, as DataFrame.to_csv() writes the index"
+               if name in ("", "Unnamed: 0") else "a pandas index stored in the file")
+        print(f"gpusmote: column {name!r} ({how}) is passed through, not a feature; "
+              f"name it in --columns to use it as one", file=sys.stderr)
+
+
+def _neighbour_tables(options: Options, order: list, collected: _Collected, backend,
+                      find_neighbors) -> list[tuple]:
+    """Each over-sampled class's rows and k-NN table, in backend memory, with a
+    ticking bar (the search reports per class: its elapsed time keeps moving)."""
+    sizes = {label: sum(len(block) for block in collected.rows[label]) for label in order}
+    classes = []
+    with stage_progress("k-NN", sum(sizes.values()), options.progress) as progress:
+        for label in order:
+            progress.update(0, note=f"class {label}: {sizes[label]:,} rows")
+            X_class = np.concatenate(collected.rows.pop(label))
+            X_class = backend.to_device(np.ascontiguousarray(X_class))
+            classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
+            progress.update(sizes[label], note=f"class {label} done")
+    return classes
+
+
+def _write_synthetic(options: Options, classes: list[tuple], strategy: dict, labels: list,
+                     n_rows: int, draws, backend, columns: Columns, writer, schema,
+                     dictionaries: Dictionaries, progress: PassProgress) -> None:
+    """Generate and write every class's synthetic rows after the originals."""
+    offset = n_rows
+    for label, X_class, nn_idx in classes:
+        plan = ClassPlan(label, labels.index(label), strategy[label], offset)
+        offset += plan.n_samples
+        progress.describe("pass 2/2: write synthetic")
+        done = 0
+        for _, chunk in synthetic_chunks(backend, X_class, X_class, nn_idx,
+                                         draws(plan, len(X_class), nn_idx.shape[1])):
+            chunk = backend.to_host(chunk)
+            for lo in range(0, len(chunk), options.chunk_rows):
+                piece = chunk[lo : lo + options.chunk_rows]
+                writer.write_batch(synthetic_batch(piece, label, columns, schema, dictionaries))
+                done += len(piece)
+                progress.update(len(piece), note=f"class {label}: {done:,}/{plan.n_samples:,}")
 
 
 def _unparsable(options: Options, error: Exception, names: list[str] | None = None) -> ValueError:
@@ -516,14 +610,12 @@ def _output_mode(output: Path) -> int:
         return 0o666 & ~umask
 
 
-def _write_originals(options: Options, columns: Columns, writer, schema,
-                     dictionaries: Dictionaries) -> None:
-    source = read_batches(options.input, options.chunk_rows, columns.read_types)
-    with PassProgress("pass 2/2: write", source.total_rows, source.total_bytes,
-                      source.bytes_read, options.progress) as progress:
-        for batch in source.batches:
-            batch = dictionaries.conform(batch)
-            if batch.schema != schema:
-                batch = batch.cast(schema)  # passthrough fields made nullable
-            writer.write_batch(batch)
-            progress.update(batch.num_rows)
+def _write_originals(source, columns: Columns, writer, schema, dictionaries: Dictionaries,
+                     progress: PassProgress) -> None:
+    """Copy every original row of ``source`` (a :func:`read_batches` pass) to ``writer``."""
+    for batch in source.batches:
+        batch = with_indicator(dictionaries.conform(batch), columns)
+        if batch.schema != schema:
+            batch = batch.cast(schema)  # passthrough fields made nullable
+        writer.write_batch(batch)
+        progress.update(batch.num_rows)

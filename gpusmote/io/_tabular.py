@@ -82,10 +82,15 @@ def _ipc_batches(path: Path) -> tuple[pa.Schema, list[pa.RecordBatch], pa.Memory
 
 
 def read_batches(path: Path, chunk_rows: int,
-                 column_types: dict[str, pa.DataType] | None = None) -> Batches:
+                 column_types: dict[str, pa.DataType] | None = None,
+                 include: list[str] | None = None) -> Batches:
     """Stream ``path`` in record batches of at most ``chunk_rows`` rows
-    (a CSV file's columns in ``column_types``, when given)."""
+    (a CSV file's columns in ``column_types``, when given; only the columns
+    ``include`` names, in the file's order, when given)."""
     kind, size = file_format(path), os.path.getsize(path)
+    if include is not None:
+        kept = set(include)
+        include = [name for name in read_schema(path).names if name in kept]
     if kind == "parquet":
         # pre_buffer would read ahead every requested row group, i.e. the
         # whole file: 1.1 GB of buffers for a 0.9 GB file (measured).
@@ -94,18 +99,26 @@ def read_batches(path: Path, chunk_rows: int,
         done = {"rows": 0}
 
         def batches():
-            for batch in parquet.iter_batches(batch_size=chunk_rows):
+            for batch in parquet.iter_batches(batch_size=chunk_rows, columns=include):
                 done["rows"] += batch.num_rows
                 yield batch
 
-        return Batches(parquet.schema_arrow, batches(), meta.num_rows, size,
+        schema = parquet.schema_arrow
+        if include is not None:
+            schema = pa.schema([schema.field(name) for name in include], schema.metadata)
+        return Batches(schema, batches(), meta.num_rows, size,
                        lambda: int(size * done["rows"] / max(meta.num_rows, 1)))
     if kind == "arrow":
         schema, file_batches, source = _ipc_batches(path)
         n_rows = sum(batch.num_rows for batch in file_batches)
 
+        if include is not None:
+            schema = pa.schema([schema.field(name) for name in include], schema.metadata)
+
         def batches():
             for batch in file_batches:  # memory-mapped: slices cost nothing
+                if include is not None:
+                    batch = batch.select(include)
                 for start in range(0, batch.num_rows, chunk_rows):
                     yield batch.slice(start, chunk_rows)
 
@@ -114,7 +127,8 @@ def read_batches(path: Path, chunk_rows: int,
     reader = pa_csv.open_csv(
         source, read_options=pa_csv.ReadOptions(
             block_size=max(1 << 20, min(64 << 20, chunk_rows * 64))),
-        convert_options=pa_csv.ConvertOptions(column_types=column_types))
+        convert_options=pa_csv.ConvertOptions(column_types=column_types,
+                                              include_columns=include))
 
     def batches():
         for batch in reader:
@@ -178,23 +192,52 @@ def has_rows(path: Path) -> bool:
         return any(batch.num_rows for batch in reader)  # stops at the first block with rows
 
 
+#: Names ``DataFrame.to_csv()`` gives its index column: empty in the file,
+#: ``Unnamed: 0`` once the file went through ``read_csv`` and was written again.
+UNNAMED_INDEX_NAMES = ("", "Unnamed: 0")
+
+
 @dataclass(frozen=True)
 class Columns:
-    """How the columns of a file are used."""
+    """How the columns of a file are used.
+
+    Every column of the input is exactly one of: the target, a feature, a
+    passthrough column (copied for original rows, null in synthetic ones) or
+    dropped (not read, not written).
+    """
 
     target: str
     features: list[str]
-    passthrough: list[str]  # --passthrough, then the pandas index columns
+    passthrough: list[str]  # --passthrough, other non-features, then the index columns
     feature_dtype: np.dtype
     #: A CSV file's column types for :func:`read_batches` (None for other formats).
     read_types: dict[str, pa.DataType] | None = None
+    #: Index columns found (pandas metadata, an unnamed first CSV column); part of passthrough.
+    index: tuple[str, ...] = ()
+    #: Columns left out of the reads and the output (``--drop``).
+    dropped: tuple[str, ...] = ()
+    #: Name of the added boolean column marking synthetic rows (``--indicator``), or None.
+    indicator: str | None = None
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
-        """The input's schema, with passthrough columns nullable (null in synthetic rows)."""
+        """The schema of the kept columns, passthrough columns nullable (null in
+        synthetic rows), the indicator column last."""
+        if self.dropped:
+            schema = pa.schema([f for f in schema if f.name not in self.dropped])
+            # pandas metadata that names a dropped column would break to_pandas().
+            metadata = {k: v for k, v in (schema.metadata or {}).items() if k != b"pandas"}
+            schema = schema.with_metadata(metadata or None)
         for name in self.passthrough:
             index = schema.get_field_index(name)
             schema = schema.set(index, schema.field(index).with_nullable(True))
+        if self.indicator is not None:
+            schema = schema.append(pa.field(self.indicator, pa.bool_(), nullable=False))
         return schema
+
+    @property
+    def kept(self) -> list[str] | None:
+        """What the reads must include: None for every column (nothing dropped)."""
+        return None if not self.dropped else [*self.features, *self.passthrough, self.target]
 
 
 def _is_numeric(type_: pa.DataType) -> bool:
@@ -213,16 +256,56 @@ def pandas_index_columns(schema: pa.Schema) -> list[str]:
             if isinstance(name, str) and name in schema.names]
 
 
-def split_columns(schema: pa.Schema, target: str, passthrough: list[str]) -> Columns:
-    """Target, passthrough and feature columns, with clear errors.
+def unnamed_index_column(schema: pa.Schema) -> str | None:
+    """The first column's name if it is the index ``DataFrame.to_csv()`` wrote
+    (named ``""``, or ``"Unnamed: 0"`` after a trip through ``read_csv``), else None.
 
-    A pandas index stored in the file (:func:`pandas_index_columns`) is not a
-    feature: it is passed through like ``passthrough``.
+    pandas users read such a file with ``index_col=0``: the column is row
+    labels, never a feature.
+    """
+    if schema.names and schema.names[0] in UNNAMED_INDEX_NAMES:
+        return schema.names[0]
+    return None
+
+
+def _missing(names: list[str], what: str, schema_names: list[str]) -> None:
+    """Raise naming the first of ``names`` not in the file; ``what`` has a
+    ``{name}`` field (``"target column {name}"``)."""
+    for name in names:
+        if name not in schema_names:
+            raise ValueError(f"{what.format(name=repr(name))} is not in the file (columns: "
+                             f"{', '.join(map(repr, schema_names))})")
+
+
+def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
+                  features: list[str] | None = None, drop: list[str] = (),
+                  indicator: str | None = None) -> Columns:
+    """Target, features, passthrough and dropped columns, with clear errors.
+
+    Parameters
+    ----------
+    schema : pyarrow.Schema
+        The input's columns.
+    target : str
+        The class label column.
+    passthrough : list of str
+        Columns copied for original rows and null in synthetic ones.
+    features : list of str, optional
+        The feature columns (``--columns``); every other column that is not the
+        target or dropped is passed through. Default: every numeric-or-not
+        column that is not the target, passthrough, dropped or an index.
+    drop : list of str
+        Columns neither read nor written (``--drop``).
+    indicator : str, optional
+        Name of a boolean column to add, True on synthetic rows.
+
+    A pandas index (:func:`pandas_index_columns`, :func:`unnamed_index_column`)
+    is passed through, never a feature, unless ``features`` names it.
 
     Raises
     ------
     ValueError
-        If column names repeat, the target or a passthrough column is missing,
+        If column names repeat, a named column is missing or has two roles,
         or a feature column is not numeric (integer or floating point).
     """
     names = schema.names
@@ -230,24 +313,42 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str]) -> Col
     if repeated:  # a name must say which column it means
         raise ValueError(f"the file has more than one column named "
                          f"{', '.join(map(repr, repeated))}; rename them to be unique")
-    for name, role in [(target, "target"), *((p, "passthrough") for p in passthrough)]:
-        if name not in names:
-            raise ValueError(f"{role} column {name!r} is not in the file (columns: "
-                             f"{', '.join(names)})")
-    if target in passthrough:
-        raise ValueError(f"column {target!r} cannot be both the target and passthrough")
-    passthrough = list(dict.fromkeys(
-        [*passthrough, *(n for n in pandas_index_columns(schema) if n != target)]))
-    features = [n for n in names if n != target and n not in passthrough]
+    _missing([target], "target column {name}", names)
+    _missing(passthrough, "passthrough column {name}", names)
+    _missing(features or [], "--columns column {name}", names)
+    _missing(drop, "--drop column {name}", names)
+    roles = [("target", [target]), ("--passthrough", passthrough),
+             ("--columns", features or []), ("--drop", drop)]
+    for i, (role, listed) in enumerate(roles):
+        for other, other_listed in roles[i + 1:]:
+            both = [name for name in listed if name in other_listed]
+            if both:
+                raise ValueError(f"column {both[0]!r} cannot be both {role} and {other}")
+    if indicator is not None and indicator in names and indicator not in drop:
+        raise ValueError(f"--indicator column {indicator!r} is already in the file; "
+                         f"name another or --drop it")
+    unnamed = unnamed_index_column(schema)
+    index = [n for n in [*pandas_index_columns(schema), *([unnamed] if unnamed is not None else [])]
+             if n != target and n not in drop and n not in (features or [])]
+    if features is None:
+        passthrough = list(dict.fromkeys([*passthrough, *index]))
+        features = [n for n in names if n != target and n not in passthrough and n not in drop]
+    else:
+        features = list(dict.fromkeys(features))
+        # Everything else is kept and passed through, as with a DataFrame's other columns.
+        passthrough = list(dict.fromkeys(
+            [*passthrough, *(n for n in names
+                             if n != target and n not in features and n not in drop)]))
     if not features:
-        raise ValueError("no feature columns: every column is the target or passthrough")
+        raise ValueError("no feature columns: every column is the target, passthrough or dropped")
     for name in features:
         type_ = schema.field(name).type
         if not _is_numeric(type_):
             raise ValueError(f"feature column {name!r} is not numeric ({type_}); pass it with "
-                             f"--passthrough {name} or drop it")
+                             f"--passthrough {name} or --drop it")
     dtype = np.result_type(*(schema.field(n).type.to_pandas_dtype() for n in features))
-    return Columns(target, features, passthrough, np.dtype(dtype))
+    return Columns(target, features, passthrough, np.dtype(dtype), index=tuple(index),
+                   dropped=tuple(dict.fromkeys(drop)), indicator=indicator)
 
 
 def csv_column_types(schema: pa.Schema, columns: Columns) -> dict[str, pa.DataType]:
@@ -257,6 +358,7 @@ def csv_column_types(schema: pa.Schema, columns: Columns) -> dict[str, pa.DataTy
     target as :func:`read_schema` infers it (the labels pyarrow reads)."""
     types = {name: pa.float64() for name in columns.features}
     types |= {name: pa.string() for name in columns.passthrough}
+    types |= {name: pa.string() for name in columns.dropped}  # never read: any type parses
     types[columns.target] = schema.field(columns.target).type
     return types
 
@@ -345,7 +447,9 @@ def synthetic_batch(X_new: np.ndarray, label, columns: Columns, schema: pa.Schem
     n = len(X_new)
     arrays = []
     for field in schema:
-        if field.name == columns.target or field.name in columns.passthrough:
+        if field.name == columns.indicator:
+            arrays.append(pa.repeat(pa.scalar(True), n))
+        elif field.name == columns.target or field.name in columns.passthrough:
             value = label if field.name == columns.target else None
             if field.name in dictionaries.types:
                 arrays.append(dictionaries.constant(field.name, value, n))
@@ -358,3 +462,11 @@ def synthetic_batch(X_new: np.ndarray, label, columns: Columns, schema: pa.Schem
             values = X_new[:, j].astype(field.type.to_pandas_dtype(), copy=False)
             arrays.append(pa.array(values, type=field.type))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def with_indicator(batch: pa.RecordBatch, columns: Columns) -> pa.RecordBatch:
+    """``batch`` of original rows with the indicator column (all False) appended, if asked for."""
+    if columns.indicator is None:
+        return batch
+    return batch.append_column(pa.field(columns.indicator, pa.bool_(), nullable=False),
+                               pa.repeat(pa.scalar(False), batch.num_rows))
