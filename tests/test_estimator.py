@@ -47,7 +47,7 @@ def test_fitted_attributes():
     assert sampler.n_features_in_ == 3
     assert sampler.k_neighbors_ == 5
     # imbalanced-learn's nn_k_ counts the row itself; ours is the exact search as an estimator
-    assert sampler.nn_k_.get_params() == {"n_neighbors": 6, "device": "cpu"}
+    assert sampler.nn_k_.get_params() == {"n_neighbors": 6, "device": "cpu", "ties": "imblearn"}
     table = sampler.nn_k_.fit(X[y == 2]).kneighbors(return_distance=False)
     from gpusmote.neighbors._cpu import kneighbors_excluding_self
 

@@ -69,7 +69,7 @@ ENGINES = {
     "faiss": lambda points: kneighbors_excluding_self_faiss(points, K, np, on_cuda=False),
     "faiss-cuda-rerank": lambda points: kneighbors_excluding_self_faiss(points, K, np, on_cuda=True),
     "sparse": lambda points: sparse_kneighbors_excluding_self(sparse.csr_matrix(points), K),
-    "estimator": lambda points: NearestNeighbors(n_neighbors=K, device="cpu").fit(points).kneighbors(
+    "estimator": lambda points: NearestNeighbors(n_neighbors=K, device="cpu", ties="index").fit(points).kneighbors(
         return_distance=False),
 }
 QUERY_ENGINES = {
@@ -77,7 +77,7 @@ QUERY_ENGINES = {
     "cuda": lambda points, queries: kneighbors_of_queries_gpu(points, queries, K, xp=np),
     "faiss": lambda points, queries: kneighbors_of_queries_faiss(points, queries, K, np, on_cuda=False),
     "faiss-cuda-rerank": lambda points, queries: kneighbors_of_queries_faiss(points, queries, K, np, on_cuda=True),
-    "estimator": lambda points, queries: NearestNeighbors(n_neighbors=K, device="cpu").fit(points).kneighbors(
+    "estimator": lambda points, queries: NearestNeighbors(n_neighbors=K, device="cpu", ties="index").fit(points).kneighbors(
         queries, return_distance=False),
 }
 CASES = [(dtype, power) for dtype, powers in POWERS.items() for power in powers]
@@ -107,9 +107,10 @@ def _hypot_distances(queries: np.ndarray, points: np.ndarray, indices: np.ndarra
 @pytest.mark.parametrize("factor", [1e300, 1e155, 1e-200, 1e-300])
 def test_estimator_at_extreme_magnitudes(device, factor):
     """Not powers of two: the rows round, but tie-free neighbours stay the
-    same, and the distances are finite and right to 1e-12."""
+    same, and the distances are finite and right to 1e-12 (ties='index': the
+    default reproduces scikit-learn, whose squares overflow here)."""
     points, queries = DATA * factor, QUERIES * factor
-    nn = NearestNeighbors(n_neighbors=K, device=device).fit(points)
+    nn = NearestNeighbors(n_neighbors=K, device=device, ties="index").fit(points)
     for X, expected in ((None, _reference(DATA, None)), (queries, _reference(DATA, QUERIES))):
         distances, indices = nn.kneighbors(X)
         np.testing.assert_array_equal(indices, expected)
@@ -126,5 +127,5 @@ def test_estimator_distances_where_squares_overflow_or_underflow():
     # Two points 3e300 apart (and 4e-300): squared, both leave float64's range.
     for factor in (1e300, 1e-300):
         points = np.array([[0.0, 0.0], [3.0, 4.0]]) * factor
-        distances, _ = NearestNeighbors(n_neighbors=1).fit(points).kneighbors()
+        distances, _ = NearestNeighbors(n_neighbors=1, ties="index").fit(points).kneighbors()
         np.testing.assert_allclose(distances, [[5.0 * factor], [5.0 * factor]], rtol=1e-15)

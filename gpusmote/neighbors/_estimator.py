@@ -21,7 +21,7 @@ from sklearn.utils._param_validation import Interval, StrOptions
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from gpusmote.devices._resolve import DEVICES, resolve_device
-from gpusmote.neighbors._ties import queries_may_order_differently
+from gpusmote.neighbors._ties import may_order_differently, queries_may_order_differently
 
 
 class NearestNeighbors(BaseEstimator):
@@ -110,23 +110,35 @@ class NearestNeighbors(BaseEstimator):
         check_is_fitted(self, "n_samples_fit_")
         k = self.n_neighbors if n_neighbors is None else _checked_n_neighbors(n_neighbors)
         points = self._fit_X
-        if self.ties == "imblearn" and self._order_in_doubt(X, k):
-            return self._sklearn().kneighbors(X, n_neighbors, return_distance)
+        # With ties='imblearn' each search asks one neighbour more, so that the
+        # k-th against the next is checked too (gpusmote/neighbors/_ties.py);
+        # where ties could order them otherwise, scikit-learn answers.
+        extra = int(self.ties == "imblearn")
         if X is None:
             self._check_k(k, self.n_samples_fit_, self.n_samples_fit_, query_is_train=True)
-            queries, indices = points, self._excluding_self(points, k)
+            queries = points
+            others = self._excluding_self(points, min(k + extra, len(points) - 1))
+            if extra and may_order_differently(points, others):
+                return self._sklearn().kneighbors(X, n_neighbors, return_distance)
+            indices = np.ascontiguousarray(others[:, :k])
         elif X is self._fit_input:
             self._check_k(k, self.n_samples_fit_, self.n_samples_fit_)
             queries = points
             own = np.arange(len(points), dtype=np.int64)[:, None]
-            others = self._excluding_self(points, k - 1) if k > 1 else own[:, :0]
-            indices = np.hstack([own, others])
+            width = min(k - 1 + extra, len(points) - 1)
+            others = self._excluding_self(points, width) if width > 0 else own[:, :0]
+            if extra and may_order_differently(points, others):
+                return self._sklearn().kneighbors(X, n_neighbors, return_distance)
+            indices = np.hstack([own, others[:, : k - 1]])
         else:
             queries = self._as_rows(X, reset=False)
             self._check_k(k, self.n_samples_fit_, len(queries))
             backend = resolve_device(self.device)
-            indices = backend.to_host(backend.kneighbors_of_queries(
-                backend.to_device(points), backend.to_device(queries), k))
+            table = backend.to_host(backend.kneighbors_of_queries(
+                backend.to_device(points), backend.to_device(queries), min(k + extra, len(points))))
+            if extra and queries_may_order_differently(points, queries, table):
+                return self._sklearn().kneighbors(X, n_neighbors, return_distance)
+            indices = np.ascontiguousarray(table[:, :k])
         if not return_distance:
             return indices
         distances = _euclidean(queries, points, indices)
@@ -146,21 +158,6 @@ class NearestNeighbors(BaseEstimator):
         return sparse.csr_matrix(
             (data, indices.ravel(), np.arange(0, n_queries * k + 1, k)), shape=(n_queries, self.n_samples_fit_)
         )
-
-    def _order_in_doubt(self, X, k: int) -> bool:
-        """Whether ties could make scikit-learn's answer differ from ours
-        (``gpusmote/neighbors/_ties.py``): each query's nearest points, one
-        beyond those returned (two with ``X=None``, whose own row is dropped),
-        checked for (near) ties."""
-        points = self._fit_X
-        queries = points if X is None or X is self._fit_input else self._as_rows(X, reset=False)
-        width = min(k + 1 + (X is None), len(points))
-        if len(queries) == 0 or k > len(points):
-            return False  # the search's own error follows
-        backend = resolve_device(self.device)
-        table = backend.kneighbors_of_queries(backend.to_device(points), backend.to_device(queries), width)
-        return queries_may_order_differently(backend.to_device(points), backend.to_device(queries), table,
-                                             backend.xp)
 
     def _sklearn(self):
         """scikit-learn's estimator fitted on the data given to :meth:`fit`."""

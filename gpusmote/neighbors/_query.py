@@ -78,7 +78,7 @@ class NeighborQuery:
         self.own = isinstance(param, numbers.Integral)
         if self.own:
             self.k = int(param)
-            self.estimator = NearestNeighbors(n_neighbors=self.k + 1, device=backend.name)
+            self.estimator = NearestNeighbors(n_neighbors=self.k + 1, device=backend.name, ties=ties)
         else:
             self.estimator = check_neighbors_object(name, param, additional_neighbor=1)
             self.k = self.estimator.n_neighbors - 1
@@ -93,8 +93,6 @@ class NeighborQuery:
             raise too_few_rows_error(self.k + 1, n_points, n_points)
         if self.ties == "index":
             return self._search_within(points, self.k)
-        if self.backend.small:  # small data: imbalanced-learn's own search is the answer, and quick
-            return self._sklearn(points, None)
         # One more than k, so that the k-th against the (k+1)-th is checked too.
         wide = self._search_within(points, min(self.k + 1, n_points - 1))
         xp = self._xp(points)
@@ -135,9 +133,6 @@ class NeighborQuery:
             # imbalanced-learn's own search (scikit-learn's brute force on the
             # nonzeros): not accelerated, the same table as imbalanced-learn's.
             return sklearn_table(points, self.k, query_rows)
-        if self.ties == "imblearn" and self.backend.small:
-            # a wider search than imbalanced-learn's is not its table: ask for its own
-            return self._sklearn(points, query_rows) if fallback else None
         width = self.k if self.ties == "index" else min(self.k + 1, n_points - 1)
         xp = self.backend.xp
         queries = points[xp.asarray(query_rows)]

@@ -182,7 +182,7 @@ def neighbor_finder(k_neighbors, backend, ties: str = "imblearn") -> tuple[Neigh
 
         query = NeighborQuery("k_neighbors", k, backend, ties)
 
-        return find, NearestNeighbors(n_neighbors=k + 1, device=backend.name), k
+        return find, NearestNeighbors(n_neighbors=k + 1, device=backend.name, ties=ties), k
 
     estimator = check_neighbors_object("k_neighbors", k_neighbors, additional_neighbor=1)
 

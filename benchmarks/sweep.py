@@ -1,0 +1,186 @@
+"""Speed-up against size: first call and warm, NumPy and DataFrame.
+
+Most users call SMOTE on small data in notebooks and cross-validation loops,
+where a fresh process's first call and per-call overheads dominate; the big
+workloads of ``benchmarks.compare`` do not show that. This sweep runs SMOTE
+(``random_state=0``) on fraud-shaped data (32 float32 features, 1% minority,
+at least 12 minority rows) from 100 rows to 1M, each size in a fresh process
+per library: the first ``fit_resample`` after the imports (the first call), then
+the median of the next calls (warm). The DataFrame variant adds an int64 and a
+bool column and passes y as a Series. Outputs are compared (digest) on every
+case.
+
+    python -m benchmarks.sweep [--sizes N ...] [--quick] [--no-save]
+
+Writes ``benchmarks/results/sweep-<machine>.{json,md,png}``: the speed-up
+(imbalanced-learn's time over gpusmote's) against rows, one line per
+(container, first/warm); >= 1x everywhere is the target.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+QUICK_SIZES = (100, 1_000, 10_000)
+N_FEATURES = 32
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+_CASE = r"""
+import hashlib, json, statistics, sys, time
+import numpy as np
+library, container, n_rows, n_warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+if library == "gpusmote":
+    from gpusmote import SMOTE
+else:
+    from imblearn.over_sampling import SMOTE
+from benchmarks.sweep import make_data
+X, y = make_data(n_rows, container)
+start = time.perf_counter()
+X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
+first = time.perf_counter() - start
+warm = []
+for _ in range(n_warm):
+    start = time.perf_counter()
+    SMOTE(random_state=0).fit_resample(X, y)
+    warm.append(time.perf_counter() - start)
+if hasattr(X_res, "columns"):  # a frame's values by column (a mixed frame's array holds pointers)
+    import pandas as pd
+    values = pd.util.hash_pandas_object(X_res, index=True).to_numpy()
+else:
+    values = np.ascontiguousarray(X_res)
+digest = hashlib.sha256(values.tobytes() + np.asarray(y_res).tobytes()).hexdigest()
+dtypes = [str(t) for t in (X_res.dtypes if hasattr(X_res, "dtypes") else [X_res.dtype])]
+print(json.dumps({"first_s": first, "warm_s": statistics.median(warm) if warm else None,
+                  "digest": digest, "dtypes": dtypes}))
+"""
+
+
+def make_data(n_rows: int, container: str):
+    """Fraud-shaped (X, y) of ``n_rows`` rows: NumPy float32, or a DataFrame
+    with an extra int64 and bool column and y as a Series."""
+    import numpy as np
+
+    from gpusmote.datasets import make_imbalanced
+
+    n_minority = max(12, n_rows // 100)
+    X, y = make_imbalanced((n_rows - n_minority, n_minority), N_FEATURES, random_state=0)
+    if container == "numpy":
+        return X, y
+    import pandas as pd
+
+    rng = np.random.default_rng(1)
+    frame = pd.DataFrame(X, columns=[f"v{i}" for i in range(N_FEATURES)])
+    frame["count"] = rng.integers(0, 50, n_rows).astype(np.int64)
+    frame["flag"] = rng.random(n_rows) < 0.3
+    return frame, pd.Series(y, name="fraud")
+
+
+def run_case(library: str, container: str, n_rows: int) -> dict:
+    n_warm = 3 if n_rows <= 100_000 else 1
+    result = subprocess.run(
+        [sys.executable, "-c", _CASE, library, container, str(n_rows), str(n_warm)],
+        capture_output=True, text=True, cwd=REPO_ROOT, check=False,
+    )
+    if result.returncode != 0:
+        raise RuntimeError(f"{library} {container} {n_rows}: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False) -> dict:
+    rows = []
+    for container in containers:
+        for n_rows in sizes:
+            theirs = run_case("imbalanced-learn", container, n_rows)
+            ours = run_case("gpusmote", container, n_rows)
+            row = {
+                "container": container, "rows": n_rows,
+                "imblearn_first_s": theirs["first_s"], "gpusmote_first_s": ours["first_s"],
+                "imblearn_warm_s": theirs["warm_s"], "gpusmote_warm_s": ours["warm_s"],
+                "first_speedup": theirs["first_s"] / ours["first_s"],
+                "warm_speedup": theirs["warm_s"] / ours["warm_s"],
+                "identical": theirs["digest"] == ours["digest"] and theirs["dtypes"] == ours["dtypes"],
+            }
+            rows.append(row)
+            if not quiet:
+                print(f"{container:9} {n_rows:>9,} rows: first {row['imblearn_first_s']:.4f} / "
+                      f"{row['gpusmote_first_s']:.4f} s = {row['first_speedup']:.2f}x, warm "
+                      f"{row['imblearn_warm_s']:.4f} / {row['gpusmote_warm_s']:.4f} s = "
+                      f"{row['warm_speedup']:.2f}x, identical: {row['identical']}", flush=True)
+    return {"rows": rows}
+
+
+def markdown(report: dict) -> str:
+    lines = [f"# SMOTE speed-up against size on {report['machine']}", "",
+             f"Fraud-shaped data ({N_FEATURES} float32 features, 1% minority, >= 12 minority rows); "
+             "the DataFrame adds an int64 and a bool column, y a Series. Each size and library in a "
+             "fresh process: the first fit_resample after the imports, then the median of the next "
+             "calls (3 up to 100k rows, else 1). Speed-up = imbalanced-learn's time / gpusmote's.", "",
+             "| container | rows | first: imblearn s | first: gpusmote s | first speed-up | "
+             "warm: imblearn s | warm: gpusmote s | warm speed-up | identical |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
+    for row in report["rows"]:
+        lines.append(f"| {row['container']} | {row['rows']:,} | {row['imblearn_first_s']:.4f} | "
+                     f"{row['gpusmote_first_s']:.4f} | {row['first_speedup']:.2f}x | "
+                     f"{row['imblearn_warm_s']:.4f} | {row['gpusmote_warm_s']:.4f} | "
+                     f"{row['warm_speedup']:.2f}x | {'yes' if row['identical'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def plot(report: dict, path: Path) -> bool:
+    """Speed-up against rows (log-log), one line per container and call; False without matplotlib."""
+    try:
+        import matplotlib
+    except ImportError:
+        return False
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figure, axes = plt.subplots(figsize=(7, 4.2))
+    for container in dict.fromkeys(row["container"] for row in report["rows"]):
+        rows = [row for row in report["rows"] if row["container"] == container]
+        sizes = [row["rows"] for row in rows]
+        for call, style in (("first", "--"), ("warm", "-")):
+            axes.plot(sizes, [row[f"{call}_speedup"] for row in rows], style, marker="o",
+                      label=f"{container}, {call} call")
+    axes.axhline(1.0, color="grey", linewidth=1)
+    axes.set_xscale("log")
+    axes.set_yscale("log")
+    axes.set_xlabel("rows")
+    axes.set_ylabel("speed-up over imbalanced-learn (higher is better)")
+    axes.set_title(f"SMOTE, gpusmote vs imbalanced-learn, {report['machine']}")
+    axes.legend(fontsize=8)
+    figure.tight_layout()
+    figure.savefig(path, dpi=110)
+    plt.close(figure)
+    return True
+
+
+def main(argv=None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: 100 to 1M)")
+    parser.add_argument("--quick", action="store_true", help=f"smoke test: sizes {QUICK_SIZES}, not saved")
+    parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--quiet", action="store_true")
+    args = parser.parse_args(argv)
+    from benchmarks.compare import machine_name, save_report
+
+    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
+    report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet)}
+    report["min_first_speedup"] = min(row["first_speedup"] for row in report["rows"])
+    report["min_warm_speedup"] = min(row["warm_speedup"] for row in report["rows"])
+    if not (args.no_save or args.quick):
+        stem = save_report(f"sweep-{report['machine']}", report, markdown(report))
+        plot(report, Path(f"{stem}.png"))
+        print(f"saved {stem}.json, .md, .png")
+    return report
+
+
+if __name__ == "__main__":
+    main()
