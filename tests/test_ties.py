@@ -154,3 +154,24 @@ def test_ties_is_a_validated_parameter():
         X, y = tied_data(3, np.float64, seed=0)
         with pytest.raises(InvalidParameterError, match="ties"):
             getattr(gpusmote, name)(ties="lowest", **params).fit_resample(X, y)
+
+
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+@pytest.mark.parametrize("dense_limit", [None, 0], ids=["dense-search", "sparse-search"])
+def test_smotenc_on_tied_data_gives_imblearns_rows(device, dense_limit, monkeypatch):
+    from gpusmote.over_sampling import _categorical
+
+    if dense_limit is not None:
+        monkeypatch.setattr(_categorical, "SMOTENC_DENSE_KNN_BYTES", dense_limit)
+    n_index_differs = 0
+    for seed in range(3):
+        rng = np.random.default_rng(seed)
+        X = np.column_stack([rng.integers(0, 3, size=(300, 2)),  # tied continuous values
+                             rng.integers(0, 4, size=(300, 2))]).astype(np.float64)
+        y = (rng.random(300) < 0.2).astype(int)
+        theirs = reference.SMOTENC([2, 3], random_state=seed).fit_resample(X, y)
+        ours = gpusmote.SMOTENC([2, 3], random_state=seed, device=device).fit_resample(X, y)
+        assert same(ours, theirs), seed
+        index = gpusmote.SMOTENC([2, 3], random_state=seed, ties="index").fit_resample(X, y)
+        n_index_differs += not same(index, theirs)
+    assert n_index_differs > 0

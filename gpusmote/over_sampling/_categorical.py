@@ -57,10 +57,11 @@ from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import ClassPlan, plan_classes
+from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 from gpusmote.kernels import categorical
 from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from gpusmote.neighbors._table import checked_neighbor_table
-from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIES_PARAMETER, DeviceOverSampler
 
 #: Elements of the blocks of VDM rows in flight (block rows x class rows,
 #: float64, all threads together): 2 Mi elements, 16 MiB (each block has one
@@ -413,6 +414,11 @@ class SMOTENC(_CategoricalOverSampler):
         host.
     rng : {'imblearn'}, default='imblearn'
         ``'philox'`` is not supported yet (ValueError).
+    ties : {'imblearn', 'index'}, default='imblearn'
+        With an int ``k_neighbors``, where distances tie or nearly tie
+        (categorical data: often), a class whose table could depend on the
+        tie order gets scikit-learn's own search on imbalanced-learn's sparse
+        matrix (its output on all data); ``'index'``: ties by the lower index.
 
     Attributes
     ----------
@@ -436,6 +442,7 @@ class SMOTENC(_CategoricalOverSampler):
         "random_state": ["random_state"],
         "k_neighbors": NEIGHBORS_PARAMETER,
         "rng": RNG_PARAMETER,
+        "ties": TIES_PARAMETER,
     }
 
     def __init__(
@@ -448,6 +455,7 @@ class SMOTENC(_CategoricalOverSampler):
         k_neighbors=5,
         device="auto",
         rng="imblearn",
+        ties="imblearn",
     ):
         super().__init__(sampling_strategy=sampling_strategy)
         self.categorical_features = categorical_features
@@ -456,6 +464,7 @@ class SMOTENC(_CategoricalOverSampler):
         self.k_neighbors = k_neighbors
         self.device = device
         self.rng = rng
+        self.ties = ties
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -589,10 +598,13 @@ class SMOTENC(_CategoricalOverSampler):
         metric (continuous columns + one-hot columns scaled by ``scaled``)."""
         n_rows = continuous.shape[0]
         offsets = np.concatenate([[0], np.cumsum(widths)[:-1]]).astype(np.int64)
-        if not isinstance(self.k_neighbors, numbers.Integral):
+        def imblearn_matrix():
             one_hot = _one_hot(codes, widths, offsets, continuous.dtype, scaled)
-            X_class = sparse.hstack((sparse.csr_matrix(continuous), one_hot), format="csr",
-                                    dtype=continuous.dtype)
+            return sparse.hstack((sparse.csr_matrix(continuous), one_hot), format="csr",
+                                 dtype=continuous.dtype)
+
+        if not isinstance(self.k_neighbors, numbers.Integral):
+            X_class = imblearn_matrix()
             self.nn_k_.fit(X_class)
             table = self.nn_k_.kneighbors(X_class, return_distance=False)[:, 1:]
             return checked_neighbor_table(table, n_rows)
@@ -600,6 +612,8 @@ class SMOTENC(_CategoricalOverSampler):
         if n_rows <= k:
             raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {k + 1}, "
                              f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
+        # One more than k with ties='imblearn': the k-th against the next is checked too.
+        width = k if self.ties == "index" else min(k + 1, n_rows - 1)
         if n_rows * (continuous.shape[1] + sum(widths)) * 8 > SMOTENC_DENSE_KNN_BYTES:
             # Many levels: the same rows kept sparse (a row's nonzeros are its
             # continuous values and one entry per categorical feature); the
@@ -607,13 +621,17 @@ class SMOTENC(_CategoricalOverSampler):
             one_hot = _one_hot(codes, widths, offsets, np.float64, float(scaled))
             rows = sparse.hstack((sparse.csr_matrix(continuous.astype(np.float64)), one_hot),
                                  format="csr")
-            return sparse_kneighbors_excluding_self(rows, k)
-        # dense rows whose squared Euclidean distances are imbalanced-learn's
-        rows = np.zeros((n_rows, continuous.shape[1] + sum(widths)), dtype=np.float64)
-        rows[:, :continuous.shape[1]] = continuous
-        rows[np.arange(n_rows)[:, None], continuous.shape[1] + offsets + codes] = float(scaled)
-        table = backend.kneighbors(backend.to_device(rows), k)
-        return np.asarray(backend.to_host(table), dtype=np.int64)
+            table = sparse_kneighbors_excluding_self(rows, width)
+        else:
+            # dense rows whose squared Euclidean distances are imbalanced-learn's
+            rows = np.zeros((n_rows, continuous.shape[1] + sum(widths)), dtype=np.float64)
+            rows[:, :continuous.shape[1]] = continuous
+            rows[np.arange(n_rows)[:, None], continuous.shape[1] + offsets + codes] = float(scaled)
+            table = np.asarray(backend.to_host(backend.kneighbors(backend.to_device(rows), width)),
+                               dtype=np.int64)
+        if self.ties == "imblearn" and may_order_differently(rows, table):
+            return sklearn_table(imblearn_matrix(), k)  # imbalanced-learn's own search
+        return np.ascontiguousarray(table[:, :k])
 
     def _assemble(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], dtype,
                   is_sparse: bool):
