@@ -17,6 +17,7 @@ import pytest
 
 import gpusmote
 from gpusmote.devices import _backend
+from gpusmote.neighbors import _query
 from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries
 from gpusmote.neighbors._numpy import kneighbors_excluding_self_numpy, kneighbors_of_queries_numpy
 from helpers import assert_same_resample, make_classes
@@ -40,9 +41,12 @@ def resample(name, params, X, y, small: bool, monkeypatch, **extra):
     return result
 
 
+@pytest.mark.parametrize("search", ["numpy", "scikit-learn"])
 @pytest.mark.parametrize("name, params", SAMPLERS, ids=IDS)
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
-def test_small_path_is_the_kernel_path_and_imblearns(name, params, dtype, monkeypatch):
+def test_small_path_is_the_kernel_path_and_imblearns(name, params, dtype, search, monkeypatch):
+    if search == "scikit-learn":  # past this many distance terms the small path asks scikit-learn
+        monkeypatch.setattr(_query, "SMALL_NUMPY_TERMS", 0)
     X, y = make_classes([150, 40, 25], n_features=5, dtype=dtype, seed=3)
     if name == "BorderlineSMOTE" and params["kind"] == "borderline-2" and dtype == np.int64:
         with pytest.raises(TypeError):  # NumPy's casting error, as in imbalanced-learn

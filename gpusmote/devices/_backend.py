@@ -128,14 +128,20 @@ def _kneighbors_of_queries_small(points, queries, k):
 CPU_SMALL = Backend("cpu", np, _kneighbors_small, interpolate_rows_numpy, _kneighbors_of_queries_small,
                     _philox_draws_cpu, small=True)
 #: Elements (rows x features) of X up to which the CPU runs :data:`CPU_SMALL`.
-#: 2-core VM, fresh process, 1,484 x 8 (yeast): 0.44 s through the kernels,
-#: against imbalanced-learn's 6 ms.
-SMALL_DATA_ELEMENTS = 1 << 16
+#: A fresh process's first kernel costs ~0.3-0.45 s (2-core VM; 1,484 x 8,
+#: yeast: 0.44 s through the kernels against imbalanced-learn's 6 ms), so the
+#: kernels pay only where imbalanced-learn itself takes longer; with
+#: ties='imblearn' the small path's k-NN past a few million distance terms is
+#: scikit-learn's own (imbalanced-learn's speed).
+SMALL_DATA_ELEMENTS = 1 << 22
+#: The same with ties='index', whose small path is NumPy's brute force.
+SMALL_INDEX_ELEMENTS = 1 << 16
 
 
-def for_size(backend: Backend, X) -> Backend:
+def for_size(backend: Backend, X, ties: str = "imblearn") -> Backend:
     """:data:`CPU_SMALL` for small dense host data on the CPU, else ``backend``."""
-    if backend is CPU and getattr(X, "size", SMALL_DATA_ELEMENTS + 1) <= SMALL_DATA_ELEMENTS:
+    limit = SMALL_DATA_ELEMENTS if ties == "imblearn" else min(SMALL_DATA_ELEMENTS, SMALL_INDEX_ELEMENTS)
+    if backend is CPU and getattr(X, "size", limit + 1) <= limit:
         return CPU_SMALL
     return backend
 

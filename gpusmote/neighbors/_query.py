@@ -35,6 +35,11 @@ from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 
 
+#: Distance terms (points x queries x features) up to which the small-data
+#: backend's NumPy search runs; beyond, scikit-learn's (ties='imblearn').
+SMALL_NUMPY_TERMS = 1 << 22
+
+
 def too_few_rows_error(n_neighbors: int, n_points: int, n_queries: int) -> ValueError:
     """scikit-learn's message for a search that asks for more rows than there are."""
     return ValueError(
@@ -93,12 +98,21 @@ class NeighborQuery:
             raise too_few_rows_error(self.k + 1, n_points, n_points)
         if self.ties == "index":
             return self._search_within(points, self.k)
+        if self._sklearn_is_quicker(points, n_points):
+            return self._sklearn(points, None)
         # One more than k, so that the k-th against the (k+1)-th is checked too.
         wide = self._search_within(points, min(self.k + 1, n_points - 1))
         xp = self._xp(points)
         if not may_order_differently(points, wide, xp=xp):
             return xp.ascontiguousarray(wide[:, : self.k])
         return self._sklearn(points, None)
+
+    def _sklearn_is_quicker(self, points, n_queries: int) -> bool:
+        """On the small-data backend (no kernels), past a few million
+        distance terms scikit-learn's search (imbalanced-learn's, so its table
+        is the answer with ties='imblearn') beats NumPy's brute force."""
+        return (self.backend.small and not sparse.issparse(points)
+                and points.shape[0] * n_queries * max(1, points.shape[1]) > SMALL_NUMPY_TERMS)
 
     def _search_within(self, points, k: int):
         if sparse.issparse(points):
@@ -133,6 +147,9 @@ class NeighborQuery:
             # imbalanced-learn's own search (scikit-learn's brute force on the
             # nonzeros): not accelerated, the same table as imbalanced-learn's.
             return sklearn_table(points, self.k, query_rows)
+        if self.ties == "imblearn" and self._sklearn_is_quicker(points, len(query_rows)):
+            # a wider search than imbalanced-learn's is not its table: the caller asks for its own
+            return self._sklearn(points, query_rows) if fallback else None
         width = self.k if self.ties == "index" else min(self.k + 1, n_points - 1)
         xp = self.backend.xp
         queries = points[xp.asarray(query_rows)]

@@ -71,6 +71,10 @@ class DeviceOverSampler(BaseOverSampler):
             in label order; device input gives output on the same device.
         y_resampled : same type as y, of shape (n_samples_new,)
         """
+        from gpusmote.dask import fit_resample as dask_fit_resample, is_dask_collection
+
+        if is_dask_collection(X) or is_dask_collection(y):  # lazy in, lazy out (never imports dask)
+            return dask_fit_resample(self, X, y, **params)
         if device_kind(X) is not None or device_kind(y) is not None:
             return self._fit_resample_device_input(X, y)
         # Every target check below finds y's labels; find them once.
@@ -135,7 +139,7 @@ class DeviceOverSampler(BaseOverSampler):
                               "work on the rows' nonzeros); device='cuda' applies to dense input.",
                               UserWarning, stacklevel=3)
             return self._resample(X, y, CPU)
-        return self._resample(X, y, for_size(resolve_device(self.device), X))
+        return self._resample(X, y, for_size(resolve_device(self.device), X, getattr(self, "ties", "imblearn")))
 
     def _resample(self, X, y: np.ndarray, backend):
         """Resample validated ``X`` (NumPy, SciPy sparse, or in ``backend``'s
