@@ -231,8 +231,57 @@ def test_errors_match_imblearn():
     nan[0, 0] = np.nan
     _same_error(nan, y, [2])
     _same_error(X[:0], y[:0], [2])
-    with pytest.raises(ValueError, match="rng='philox'"):
-        SMOTENC([2], rng="philox").fit_resample(X, y)
+
+
+def _philox_reference(X, y, seed, k=5):
+    """The counter-based SMOTE-NC from its definition, in NumPy: SMOTE's philox
+    draws (stream 0) on the class table, the continuous part by imbalanced-
+    learn's arithmetic, each categorical feature's level picked among the
+    neighbours' tied modes (ascending) by stream f + 1's uniform."""
+    from gpusmote.devices._backend import CPU
+    from gpusmote.engine._draws import iter_philox_draws
+
+    ours = SMOTENC([3, 4], random_state=seed, k_neighbors=k, rng="philox")
+    X_res, _ = ours.fit_resample(X, y)
+    label, n_new = 1, (y == 0).sum() - (y == 1).sum()
+    X_class = X[y == label]
+    cont, cats = X_class[:, :3], X_class[:, 3:].astype(np.int64)
+    # the neighbour table: the exact search on imbalanced-learn's scaled rows
+    median_std = ours.median_std_[label]
+    scaled = median_std / np.sqrt(2)
+    rows_one_hot = np.hstack([cont] + [(cats[:, [f]] == np.arange(cats[:, f].max() + 1)) * scaled
+                                        for f in range(2)])
+    from gpusmote.neighbors._cpu import kneighbors_excluding_self
+
+    table = kneighbors_excluding_self(rows_one_hot, k)
+    draws = list(iter_philox_draws(seed, 1, len(X_class), k, n_new, CPU))
+    rows = np.concatenate([d.rows for d in draws])
+    cols = np.concatenate([d.cols for d in draws])
+    steps = np.concatenate([d.steps for d in draws])
+    expected_cont = cont[rows] + steps[:, None] * (cont[table[rows, cols]] - cont[rows])
+    expected_cats = np.empty((n_new, 2))
+    for f in range(2):
+        uniforms = np.concatenate([d.steps for d in iter_philox_draws(seed, 1, 1, 1, n_new, CPU, stream=f + 1)])
+        for i in range(n_new):
+            counts = np.bincount(cats[table[rows[i]], f], minlength=cats[:, f].max() + 1)
+            tied = np.flatnonzero(counts == counts.max())
+            expected_cats[i, f] = tied[int(uniforms[i] * len(tied))]
+    return X_res[len(X):], np.hstack([expected_cont, expected_cats])
+
+
+def test_philox_rows_follow_the_definition_on_every_device_and_chunking(monkeypatch):
+    from gpusmote.engine import _draws
+
+    X, y = _data(n=200, widths=(3, 4), seed=21, kind="int")
+    got, expected = _philox_reference(X, y, seed=7)
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=0)
+    np.testing.assert_array_equal(got[:, 3:], expected[:, 3:])
+    whole = SMOTENC([3, 4], random_state=7, rng="philox").fit_resample(X, y)
+    monkeypatch.setattr(_draws, "DRAW_CHUNK_ROWS", 7)  # other chunks: the same rows
+    for device in ("cpu", "cuda"):
+        _assert_same(SMOTENC([3, 4], random_state=7, rng="philox", device=device).fit_resample(X, y), whole)
+    other = SMOTENC([3, 4], random_state=8, rng="philox").fit_resample(X, y)
+    assert not np.array_equal(other[0], whole[0])
 
 
 def test_cuda_equals_cpu_equals_imblearn():

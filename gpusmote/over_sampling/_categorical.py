@@ -412,8 +412,13 @@ class SMOTENC(_CategoricalOverSampler):
     device : {'auto', 'cpu', 'cuda'}, default='auto'
         Where the k-NN runs (sparse input: the CPU). The rest runs on the
         host.
-    rng : {'imblearn'}, default='imblearn'
-        ``'philox'`` is not supported yet (ValueError).
+    rng : {'imblearn', 'philox'}, default='imblearn'
+        ``'imblearn'``: imbalanced-learn's draws (bit-identical output).
+        ``'philox'``: counter-based, new row j of a class depends only on
+        (seed, class, j): SMOTE's base row, neighbour and step (stream 0), and
+        per categorical feature f a uniform (stream f + 1) that picks among
+        the levels tied for the mode (ascending), so the rows do not depend on
+        the chunking. Equally valid SMOTE-NC, not imbalanced-learn's rows.
     ties : {'imblearn', 'index'}, default='imblearn'
         With an int ``k_neighbors``, where distances tie or nearly tie
         (categorical data: often), a class whose table could depend on the
@@ -505,9 +510,6 @@ class SMOTENC(_CategoricalOverSampler):
         if self.categorical_features_.size == 0:
             raise ValueError("SMOTE-NC is not designed to work only with numerical "
                              "features. It requires some categorical features.")
-        if self.rng != "imblearn":
-            raise ValueError("SMOTENC supports only rng='imblearn' (rng='philox' is not "
-                             "implemented for SMOTENC yet).")
         is_sparse = sparse.issparse(X)
         if is_sparse and self.device == "cuda":
             warnings.warn("sparse input is resampled on the CPU; device='cuda' applies to dense input.",
@@ -548,12 +550,14 @@ class SMOTENC(_CategoricalOverSampler):
 
         continuous_res, codes_res, y_res = [continuous], [codes], [y.copy()]
         self.median_std_ = {}
+        labels = list(sorted_labels(y))
         for label, n_samples in self.sampling_strategy_.items():
             if n_samples == 0:
                 continue
             indices = np.flatnonzero(y == label)
             new_continuous, new_codes = self._class_samples(
-                continuous[indices], codes[indices], widths, label, n_samples, backend)
+                continuous[indices], codes[indices], widths, label, n_samples, backend,
+                labels.index(label))
             continuous_res.append(new_continuous)
             codes_res.append(new_codes)
             y_res.append(np.full(n_samples, fill_value=label, dtype=y.dtype))
@@ -563,8 +567,10 @@ class SMOTENC(_CategoricalOverSampler):
         return self._assemble(continuous_res, codes_res, widths, dtype, is_sparse), y_res
 
     def _class_samples(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], label,
-                       n_samples: int, backend: Backend) -> tuple[np.ndarray, np.ndarray]:
-        """One class's new rows: continuous values and categorical codes."""
+                       n_samples: int, backend: Backend, position: int) -> tuple[np.ndarray, np.ndarray]:
+        """One class's new rows: continuous values and categorical codes
+        (``position``: the class's place among the sorted labels, the
+        counter-based stream's class index)."""
         dtype = continuous.dtype
         _, var = csr_mean_variance_axis0(sparse.csr_matrix(continuous))
         median_std = np.median(np.sqrt(var))
@@ -574,21 +580,36 @@ class SMOTENC(_CategoricalOverSampler):
         table = self._neighbor_table(continuous, codes, widths, scaled, backend)
         k = table.shape[1]
 
-        # imbalanced-learn's _make_samples draws, then _generate_samples' rs2
-        random_state = check_random_state(self.random_state)
-        samples_indices = random_state.randint(low=0, high=table.size, size=n_samples)
-        steps = 1.0 * random_state.uniform(size=n_samples)[:, np.newaxis]
-        rows = np.floor_divide(samples_indices, k)
-        cols = np.mod(samples_indices, k)
+        if self.rng == "philox":
+            # SMOTE's counter-based draws (stream 0); feature f's ties take
+            # stream f + 1's uniforms: each row from (seed, class, j) alone.
+            seed = philox_seed(self.random_state)
+            rows, cols, steps = (np.concatenate(parts) for parts in zip(*(
+                (c.rows, c.cols, c.steps) for c in
+                iter_philox_draws(seed, position, len(continuous), k, n_samples, CPU))))
+            steps = steps[:, np.newaxis]
+        else:
+            # imbalanced-learn's _make_samples draws, then _generate_samples' rs2
+            random_state = check_random_state(self.random_state)
+            samples_indices = random_state.randint(low=0, high=table.size, size=n_samples)
+            steps = 1.0 * random_state.uniform(size=n_samples)[:, np.newaxis]
+            rows = np.floor_divide(samples_indices, k)
+            cols = np.mod(samples_indices, k)
         diffs = continuous[table[rows, cols]] - continuous[rows]
         new_continuous = (continuous[rows] + steps * diffs).astype(dtype)
         new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
 
-        rng = check_random_state(self.random_state)
         one = np.ones(1, dtype=dtype)[0] if math.isclose(median_std, 0) else scaled
         ties = _tie_table(one, k)
         neighbors = table[rows]
         new_codes = np.empty((n_samples, len(widths)), dtype=np.int64)
+        if self.rng == "philox":
+            for f, width in enumerate(widths):
+                uniforms = np.concatenate([c.steps for c in iter_philox_draws(
+                    seed, position, 1, 1, n_samples, CPU, stream=f + 1)])
+                new_codes[:, f] = _mode_with_uniforms(codes[:, f][neighbors], width, ties, uniforms)
+            return new_continuous, new_codes
+        rng = check_random_state(self.random_state)
         for f, width in enumerate(widths):
             new_codes[:, f] = _mode_with_ties(codes[:, f][neighbors], width, ties, rng)
         return new_continuous, new_codes
@@ -705,16 +726,10 @@ def _tie_table(one, k: int) -> np.ndarray:
     return np.isclose(sums[:, None], sums[None, :])
 
 
-def _mode_with_ties(neighbor_codes: np.ndarray, width: int, ties: np.ndarray, rng) -> np.ndarray:
-    """imbalanced-learn's categorical draw for one feature, from codes.
-
-    ``neighbor_codes`` (n_new, k): the neighbours' levels. imbalanced-learn
-    forms ``is_max`` (n_new, width), takes ``rng.permutation(np.argwhere(
-    is_max))`` and keeps, per row, its first pair in that order. Here the same
-    pairs are listed (row, then level, as ``argwhere``), the same permutation
-    is drawn (``permutation(m)`` shuffles as ``permutation`` of m rows) and
-    each row keeps the pair of smallest permuted position.
-    """
+def _tied_pairs(neighbor_codes: np.ndarray, width: int, ties: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(rows, levels) of imbalanced-learn's ``argwhere(is_max)`` for one
+    feature: each new row's levels tied with its mode, rows ascending, then
+    levels ascending."""
     n_new, k = neighbor_codes.shape
     ordered = np.sort(neighbor_codes, axis=1).reshape(-1)
     starts = np.ones(n_new * k, dtype=bool)
@@ -739,9 +754,37 @@ def _mode_with_ties(neighbor_codes: np.ndarray, width: int, ties: np.ndarray, rn
         pair_levels = np.concatenate([pair_levels, absent_levels])
         order = np.lexsort((pair_levels, pair_rows))
         pair_rows, pair_levels = pair_rows[order], pair_levels[order]
+    return pair_rows, pair_levels
+
+
+def _mode_with_ties(neighbor_codes: np.ndarray, width: int, ties: np.ndarray, rng) -> np.ndarray:
+    """imbalanced-learn's categorical draw for one feature, from codes.
+
+    ``neighbor_codes`` (n_new, k): the neighbours' levels. imbalanced-learn
+    forms ``is_max`` (n_new, width), takes ``rng.permutation(np.argwhere(
+    is_max))`` and keeps, per row, its first pair in that order. Here the same
+    pairs are listed (row, then level, as ``argwhere``), the same permutation
+    is drawn (``permutation(m)`` shuffles as ``permutation`` of m rows) and
+    each row keeps the pair of smallest permuted position.
+    """
+    n_new = neighbor_codes.shape[0]
+    pair_rows, pair_levels = _tied_pairs(neighbor_codes, width, ties)
     m = pair_rows.size
     perm = rng.permutation(m)
     position = np.empty(m, dtype=np.int64)
     position[perm] = np.arange(m)
     first_pair = np.searchsorted(pair_rows, np.arange(n_new))
     return pair_levels[perm[np.minimum.reduceat(position, first_pair)]]
+
+
+def _mode_with_uniforms(neighbor_codes: np.ndarray, width: int, ties: np.ndarray,
+                        uniforms: np.ndarray) -> np.ndarray:
+    """The counter-based twin of :func:`_mode_with_ties`: row i keeps its
+    tied level number ``floor(uniforms[i] * n_tied)`` (levels in ascending
+    order), so each row depends only on its own draw, not on the chunk."""
+    n_new = neighbor_codes.shape[0]
+    pair_rows, pair_levels = _tied_pairs(neighbor_codes, width, ties)
+    n_tied = np.bincount(pair_rows, minlength=n_new)
+    first_pair = np.searchsorted(pair_rows, np.arange(n_new))
+    pick = np.minimum((uniforms * n_tied).astype(np.int64), n_tied - 1)
+    return pair_levels[first_pair + pick]
