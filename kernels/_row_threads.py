@@ -4,13 +4,15 @@ Copying rows into a fresh output is mostly first-touch page faults, not
 bandwidth; NumPy's copies and ``take`` release the GIL, so a few threads run
 the faults and the writes side by side. Plain threads rather than a Numba
 ``prange`` kernel: loading Numba's first kernel costs a fresh process about
-0.25 s (LLVM and the dispatcher), more than a bootstrap of 1M rows takes,
-and threads need no fork guard (a pool is made per call, never inherited).
+0.25 s (LLVM and the dispatcher), more than a bootstrap of 1M rows takes.
+The threads are kept (starting one took ~18 ms on a loaded 2-core machine)
+in one pool per process: a forked child makes its own, never the parent's.
 """
 
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 
@@ -26,14 +28,35 @@ def n_threads() -> int:
         return os.cpu_count() or 1
 
 
+_pools: dict[int, ThreadPoolExecutor] = {}
+_pools_lock = threading.Lock()
+
+
+def shared_pool() -> ThreadPoolExecutor:
+    """This process's worker threads (one per core, started on first use).
+
+    Tasks run on them must not wait on other tasks of the pool (they may all
+    be taken by the waiting ones)."""
+    pid = os.getpid()
+    with _pools_lock:
+        pool = _pools.get(pid)
+        if pool is None:
+            _pools.clear()  # a parent's pool (after fork) has no threads here
+            pool = _pools[pid] = ThreadPoolExecutor(max_workers=n_threads(),
+                                                    thread_name_prefix="gpusmote")
+        return pool
+
+
 def over_row_ranges(n_rows: int, n_bytes: int, work: Callable[[int, int], None]) -> None:
     """``work(start, stop)`` over contiguous ranges covering ``[0, n_rows)``:
-    one range on the calling thread when ``n_bytes`` is small, else one per core."""
+    one range on the calling thread when ``n_bytes`` is small, else one per core
+    (the last on the calling thread)."""
     parts = min(n_threads(), n_rows, max(1, n_bytes // MIN_THREAD_BYTES))
-    if parts <= 1:
-        work(0, n_rows)
+    if parts <= 1 or threading.current_thread().name.startswith("gpusmote"):
+        work(0, n_rows)  # (a task of the pool itself does its ranges in place)
         return
     bounds = [n_rows * p // parts for p in range(parts + 1)]
-    with ThreadPoolExecutor(max_workers=parts) as pool:
-        # list() re-raises a worker's exception here
-        list(pool.map(work, bounds[:-1], bounds[1:]))
+    futures = [shared_pool().submit(work, start, stop) for start, stop in zip(bounds[:-2], bounds[1:-1])]
+    work(bounds[-2], bounds[-1])
+    for future in futures:
+        future.result()  # re-raises a worker's exception here
