@@ -177,8 +177,10 @@ def test_getitems_is_one_batch_of_samples(dataset, reference):
         (torch.zeros(10, 2, dtype=torch.int64), torch.zeros(10, dtype=torch.int64), TypeError,
          "float32 or float64"),
         (torch.zeros(10), torch.zeros(10, dtype=torch.int64), ValueError, "X must be 2-D"),
-        (np.zeros((10, 2)), torch.zeros(10, dtype=torch.int64), TypeError, "torch.Tensor"),
-        (torch.zeros(10, 2), torch.zeros(10), TypeError, "integer class labels"),
+        ([[0.0, 1.0]] * 10, torch.zeros(10, dtype=torch.int64), TypeError, "torch.Tensor"),
+        (torch.zeros(10, 2), torch.full((10,), 0.5), ValueError, "integer class labels"),
+        (torch.zeros(10, 2), torch.zeros(10, dtype=torch.complex64), TypeError,
+         "integer class labels"),
     ],
 )
 def test_bad_input_is_named(X, y, error, match):
@@ -294,6 +296,7 @@ def test_balanced_batches_in_a_forked_worker_after_a_parallel_kernel(data):
     X, y = (torch.from_numpy(a) for a in data)
     batches = BalancedBatches(X, y, batch_size=64, random_state=1)
     expected = list(batches)  # the parallel CPU kernel, in this (the parent) process
+    batches.set_epoch(0)  # the next pass would take epoch 1
     loader = DataLoader(_Epoch(batches), batch_size=None, num_workers=1,
                         multiprocessing_context="fork")
     got = list(loader)
@@ -311,10 +314,13 @@ def test_batch_indices_give_whole_batches(dataset, reference):
     np.testing.assert_array_equal(y_all, reference[1], strict=True)
 
 
-def test_example_trains_both_models(capsys):
+def test_example_compares_smote_with_reweighting(capsys):
     from gpusmote.torch.example import main
 
-    assert main(["--rows", "4000", "--features", "6", "--minority", "0.05", "--epochs", "1"]) == 0
+    assert main(["--rows", "3000", "--features", "6", "--minority", "0.05", "--epochs", "1",
+                 "--seeds", "2"]) == 0
     out = capsys.readouterr().out
-    assert "original rows" in out and "SMOTEDataset" in out
-    assert out.count("average precision") == 2
+    for way in ("original rows", "pos_weight", "WeightedRandomSampler", "SMOTEDataset",
+                "BalancedBatches"):
+        assert out.count(f"{way}  ") == 1, out
+    assert "median (min-max)" in out and "on this data re-weighting is" in out
