@@ -148,7 +148,10 @@ def parse_names(text: str) -> list[str]:
 
 
 def run_resample(args: argparse.Namespace) -> int:
-    """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote.io._streaming)."""
+    """Resample a Parquet/CSV/Arrow file in two streaming passes (see gpusmote.io._streaming),
+    or a Parquet dataset on a Dask cluster with ``--scheduler`` (gpusmote.dask._cli)."""
+    if args.scheduler is not None:
+        return _run_resample_on_dask(args)
     from gpusmote.io._streaming import Options, resample_file
 
     options = Options(
@@ -164,6 +167,37 @@ def run_resample(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     elif not args.quiet:
         _print_summary(summary)
+    return 0
+
+
+#: Options of the single-process command that ``--scheduler`` does not take.
+_SINGLE_PROCESS_ONLY = {"indicator": "--indicator"}
+
+
+def _run_resample_on_dask(args: argparse.Namespace) -> int:
+    """``resample --scheduler``: a Parquet dataset in, a Parquet dataset out."""
+    for name, flag in _SINGLE_PROCESS_ONLY.items():
+        if getattr(args, name):
+            raise ValueError(f"{flag} is not supported with --scheduler; drop it or run "
+                             f"without --scheduler")
+    try:
+        from gpusmote.dask._cli import resample_dataset
+    except ImportError as error:
+        raise ValueError(f"--scheduler needs Dask: pip install 'gpusmote[dask]' ({error})") from None
+
+    summary = resample_dataset(
+        args.input, Path(args.output), scheduler=args.scheduler, target=args.target,
+        features=args.columns, drop=args.drop, passthrough=args.passthrough,
+        sampling_strategy=args.sampling_strategy,
+        k_neighbors=args.k_neighbors, random_state=args.random_state, device=args.device,
+        rng=args.rng, overwrite=args.overwrite)
+    if args.json:
+        print(json.dumps(summary, indent=2))
+    elif not args.quiet:
+        print(f"{summary['input']} -> {summary['output']} ({summary['rows_in']:,} -> "
+              f"{summary['rows_out']:,} rows, {summary['n_synthetic']:,} synthetic, on "
+              f"{summary['scheduler']}, rng={summary['rng']}, random_state "
+              f"{summary['random_state']}) in {summary['seconds']['total']:.2f} s")
     return 0
 
 
@@ -322,6 +356,12 @@ def build_parser() -> argparse.ArgumentParser:
     resample.add_argument("--indicator", metavar="COL", default=None,
                           help="add a boolean column COL, true on synthetic rows "
                                "(default: none)")
+    resample.add_argument("--scheduler", metavar="ADDRESS", default=None,
+                          help="run on a Dask cluster: a scheduler address (tcp://host:8786) "
+                               "or local:N (N local worker processes); the input is then a "
+                               "Parquet file, directory or glob and the output a Parquet "
+                               "dataset directory; needs gpusmote[dask] and --rng philox "
+                               "(default: one process, two streaming passes)")
     resample.add_argument("--overwrite", action="store_true",
                           help="replace an existing output (default: refuse)")
     resample.add_argument("--no-space-check", dest="space_check", action="store_false",
