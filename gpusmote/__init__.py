@@ -15,7 +15,7 @@ if not (_Path(__file__).parent / "kernels").is_dir() and (_checkout / "pyproject
 __version__ = "0.1.0"
 
 __all__ = ["ADASYN", "BorderlineSMOTE", "KMeansSMOTE", "NearestNeighbors", "RandomOverSampler", "SMOTE",
-           "SMOTEN", "SMOTENC", "SVMSMOTE", "__version__"]
+           "SMOTEENN", "SMOTEN", "SMOTENC", "SMOTETomek", "SVMSMOTE", "__version__"]
 
 # The estimators import scikit-learn and imbalanced-learn (about 2 s cold):
 # loaded on first use, so `gpusmote --help`, argument errors and an interrupt
@@ -30,6 +30,8 @@ _LAZY = {
     "KMeansSMOTE": "gpusmote.over_sampling._cluster",
     "SMOTEN": "gpusmote.over_sampling._categorical",
     "SMOTENC": "gpusmote.over_sampling._categorical",
+    "SMOTEENN": "gpusmote.combine",
+    "SMOTETomek": "gpusmote.combine",
 }
 
 

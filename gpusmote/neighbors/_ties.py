@@ -44,15 +44,19 @@ def _band(n_features: int) -> float:
 def _chunk_ambiguous(dist, query_norms, neighbour_norms, n_features: int, xp: ModuleType) -> bool:
     """``dist``: (rows, width) exact squared distances, ascending per row;
     norms from the origin (float64)."""
+    return bool(_chunk_flags(dist, query_norms, neighbour_norms, n_features, xp).any())
+
+
+def _chunk_flags(dist, query_norms, neighbour_norms, n_features: int, xp: ModuleType):
+    """:func:`_chunk_ambiguous` per row: (rows,) bools in ``xp``'s memory."""
     band = _band(n_features)
     query_size = xp.sqrt(query_norms)[:, None]
     slack = band * (query_size + xp.sqrt(neighbour_norms)) ** 2 + 1e-300
     self_slack = band * (2.0 * query_size[:, 0]) ** 2
-    if bool((dist[:, 0] <= slack[:, 0] + self_slack).any()):
-        return True
-    if dist.shape[1] < 2:
-        return False
-    return bool((dist[:, 1:] - dist[:, :-1] <= slack[:, 1:] + slack[:, :-1]).any())
+    flags = dist[:, 0] <= slack[:, 0] + self_slack
+    if dist.shape[1] >= 2:
+        flags |= (dist[:, 1:] - dist[:, :-1] <= slack[:, 1:] + slack[:, :-1]).any(axis=1)
+    return flags
 
 
 def may_order_differently(points, table, query_rows=None, xp: ModuleType = np) -> bool:
@@ -84,7 +88,26 @@ def queries_may_order_differently(points, queries, table, xp: ModuleType = np) -
     return _ambiguous(points, queries, np.arange(table.shape[0]), table, xp)
 
 
+def ambiguous_rows(points, table, query_rows=None, xp: ModuleType = np) -> np.ndarray:
+    """:func:`may_order_differently` row by row: a host bool array, True for
+    each query whose row of ``table`` scikit-learn's search could list
+    differently (so only those rows need scikit-learn's own answer)."""
+    n_queries, width = table.shape
+    flags = np.zeros(n_queries, dtype=bool)
+    if n_queries == 0 or width == 0:
+        return flags
+    rows = np.arange(n_queries) if query_rows is None else np.asarray(query_rows)
+    for start, stop, chunk in _chunk_flag_iter(points, points, rows, table, xp):
+        flags[start:stop] = np.asarray(chunk.get() if hasattr(chunk, "get") else chunk)
+    return flags
+
+
 def _ambiguous(points, queries_from, rows, table, xp: ModuleType) -> bool:
+    return any(bool(chunk.any()) for _, _, chunk in _chunk_flag_iter(points, queries_from, rows, table, xp))
+
+
+def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
+    """(start, stop, per-row flags) for chunks of the queries, in order."""
     n_queries, width = table.shape
     n_features = points.shape[1]
     if sparse.issparse(points):
@@ -98,9 +121,8 @@ def _ambiguous(points, queries_from, rows, table, xp: ModuleType) -> bool:
             part = host_table[start:stop]
             diff = queries_from[np.repeat(rows[start:stop], width)] - points[part.ravel()]
             dist = np.asarray(diff.multiply(diff).sum(axis=1)).reshape(part.shape)
-            if _chunk_ambiguous(dist, query_norms[rows[start:stop]], norms[part], n_features, np):
-                return True
-        return False
+            yield start, stop, _chunk_flags(dist, query_norms[rows[start:stop]], norms[part], n_features, np)
+        return
     rows = xp.asarray(rows)
     for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
         stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
@@ -110,9 +132,7 @@ def _ambiguous(points, queries_from, rows, table, xp: ModuleType) -> bool:
         dist = (diff * diff).sum(axis=2)
         query_norms = (queries * queries).sum(axis=1)
         neighbour_norms = (neighbours * neighbours).sum(axis=2)
-        if _chunk_ambiguous(dist, query_norms, neighbour_norms, n_features, xp):
-            return True
-    return False
+        yield start, stop, _chunk_flags(dist, query_norms, neighbour_norms, n_features, xp)
 
 
 def sklearn_table(points, k: int, query_rows=None) -> np.ndarray:

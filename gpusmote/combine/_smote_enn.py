@@ -1,0 +1,89 @@
+"""SMOTEENN: SMOTE then EditedNearestNeighbours, imbalanced-learn's semantics."""
+
+from __future__ import annotations
+
+from imblearn.under_sampling import EditedNearestNeighbours as _ImblearnENN
+
+from gpusmote.combine._base import CombinedSampler
+from gpusmote.under_sampling import EditedNearestNeighbours
+
+
+class SMOTEENN(CombinedSampler):
+    """Over-sample with SMOTE, then clean with the edited nearest neighbour rule.
+
+    A drop-in replacement for :class:`imblearn.combine.SMOTEENN`: the same
+    parameters, validation and output (bit-identical for an int
+    ``random_state`` on data without distance ties), with gpusmote's
+    :class:`~gpusmote.SMOTE` and :class:`~gpusmote.under_sampling.EditedNearestNeighbours`
+    as the default steps.
+
+    Parameters
+    ----------
+    sampling_strategy : float, str, dict or callable, default='auto'
+        The over-sampling target of the default SMOTE (ignored when ``smote``
+        is given), as in imbalanced-learn.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the default SMOTE (ignored when ``smote`` is given).
+    smote : SMOTE, default=None
+        gpusmote's or imbalanced-learn's ``SMOTE`` (or a subclass: SMOTENC,
+        SMOTEN), cloned. None: ``gpusmote.SMOTE(sampling_strategy,
+        random_state, device=device)``.
+    enn : EditedNearestNeighbours, default=None
+        gpusmote's or imbalanced-learn's, cloned. None:
+        ``gpusmote.under_sampling.EditedNearestNeighbours(sampling_strategy='all',
+        n_jobs=n_jobs, device=device)``.
+    n_jobs : int, default=None
+        Passed to the default ENN.
+    device : {'auto', 'cpu', 'cuda'}, default='auto'
+        Where the default steps run; a given step keeps its own.
+    ties : {'imblearn', 'index'}, default='imblearn'
+        The default steps' tie handling (see :class:`gpusmote.SMOTE`);
+        a given step keeps its own.
+
+    Attributes
+    ----------
+    sampling_strategy_ : the ``sampling_strategy`` parameter, as imbalanced-learn stores it.
+    smote_ : the fitted SMOTE step.
+    enn_ : the fitted ENN step.
+    device_ : str
+        The device of the cleaning step (``'cpu'`` for imbalanced-learn's).
+    timings_ : dict
+        Seconds per phase, summed over the steps that report them (``"knn"``,
+        ``"copy"``, ``"generate"``, ``"select"``).
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        When X was a DataFrame with string column names.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from gpusmote import SMOTEENN
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(120, 3))
+    >>> y = np.array([0] * 100 + [1] * 20)
+    >>> X[y == 1] += 1.5
+    >>> X_res, y_res = SMOTEENN(random_state=0).fit_resample(X, y)
+    >>> bool(len(y_res) < 200)
+    True
+    """
+
+    _cleaner_param = "enn"
+    _parameter_constraints: dict = {
+        **CombinedSampler._parameter_constraints,
+        "enn": [_ImblearnENN, None],  # gpusmote's is a subclass
+    }
+
+    def __init__(self, *, sampling_strategy="auto", random_state=None, smote=None, enn=None,
+                 n_jobs=None, device="auto", ties="imblearn"):
+        super().__init__()
+        self.sampling_strategy = sampling_strategy
+        self.random_state = random_state
+        self.smote = smote
+        self.enn = enn
+        self.n_jobs = n_jobs
+        self.device = device
+        self.ties = ties
+
+    def _default_cleaner(self):
+        return EditedNearestNeighbours(sampling_strategy="all", n_jobs=self.n_jobs, device=self.device,
+                                       ties=self.ties)

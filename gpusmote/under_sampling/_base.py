@@ -1,0 +1,103 @@
+"""What gpusmote's cleaning samplers share: the ``device`` parameter,
+device-resident input, and the hand-off from imbalanced-learn's validation to
+the k-NN and the row selection.
+
+A cleaning sampler subclasses :class:`DeviceCleaningSampler` (and the
+imbalanced-learn class it replaces, so imbalanced-learn's own combined samplers
+accept it) and implements ``_resample(X, y, backend)`` on validated arrays.
+imbalanced-learn's ``BaseCleaningSampler`` does the validation, the
+``sampling_strategy`` rules (``'clean-sampling'``) and the container round trip.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+from imblearn.under_sampling.base import BaseCleaningSampler
+from scipy import sparse
+from sklearn.utils import _safe_indexing
+from sklearn.utils._param_validation import StrOptions
+
+from gpusmote.devices._backend import CPU, Backend, for_size
+from gpusmote.devices._input import device_kind
+from gpusmote.devices._resolve import DEVICES, resolve_device
+from gpusmote.engine._labels import with_cached_labels
+from gpusmote.over_sampling._base import DeviceOverSampler
+
+
+class DeviceCleaningSampler(BaseCleaningSampler):
+    """Base of gpusmote's cleaning samplers: imbalanced-learn's sampler API with
+    a ``device`` and device-resident input (CuPy arrays, CUDA tensors)."""
+
+    _parameter_constraints: dict = {
+        **BaseCleaningSampler._parameter_constraints,
+        "device": [StrOptions(set(DEVICES))],
+    }
+
+    def fit_resample(self, X, y, **params):
+        """Resample the data set.
+
+        Parameters
+        ----------
+        X : {array-like, dataframe, sparse matrix, CuPy array, CUDA tensor} of shape \
+                (n_samples, n_features)
+            Rows to clean. CuPy arrays and PyTorch CUDA tensors are searched on
+            the GPU without a host copy (or, with ``device='cpu'``, through one).
+        y : array-like, CuPy array or tensor of shape (n_samples,)
+            Class labels.
+
+        Returns
+        -------
+        X_resampled : same type as X, of shape (n_samples_new, n_features)
+            The rows kept (``X[sample_indices_]``).
+        y_resampled : same type as y, of shape (n_samples_new,)
+        """
+        if device_kind(X) is not None or device_kind(y) is not None:
+            return self._fit_resample_device_input(X, y)
+        return super().fit_resample(X, with_cached_labels(y), **params)
+
+    # The device-input path is the over-samplers' own, step for step (it reads
+    # ``_sampling_type``, so the clean-sampling rules apply): one definition.
+    _fit_resample_device_input = DeviceOverSampler._fit_resample_device_input
+    _resample_device_arrays = DeviceOverSampler._resample_device_arrays
+    _check_device_X = DeviceOverSampler._check_device_X
+
+    def _fit_resample(self, X, y):
+        if sparse.issparse(X):
+            if self.device == "cuda":
+                warnings.warn("sparse input is cleaned on the CPU (its k-NN works on the rows' "
+                              "nonzeros); device='cuda' applies to dense input.",
+                              UserWarning, stacklevel=3)
+            return self._resample(X, y, CPU)
+        # A cleaner searches all rows among all rows (n^2 distance terms, not a
+        # class's): the kernels pay from the smaller of the small-data limits.
+        return self._resample(X, y, for_size(resolve_device(self.device), X, "index"))
+
+    def _resample(self, X, y: np.ndarray, backend: Backend):
+        """Clean validated ``X`` (NumPy, SciPy sparse, or in ``backend``'s
+        memory) and host ``y``; return ``(X_resampled, y_resampled)``."""
+        raise NotImplementedError
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        tags.sampler_tags.sample_indices = True
+        return tags
+
+
+def select_rows(X, y: np.ndarray, indices: np.ndarray, backend: Backend):
+    """``(X[indices], y[indices])`` as imbalanced-learn's ``_safe_indexing``
+    returns them; X in device memory stays there, y loses the cached labels."""
+    if not sparse.issparse(X) and not isinstance(X, np.ndarray) and backend.holds(X):
+        X_res = X[backend.xp.asarray(indices)]
+    else:
+        X_res = _safe_indexing(X, indices)
+    y_res = y[indices]
+    # the cached labels ride in y's dtype; byte order is kept, as imbalanced-learn keeps it
+    return X_res, y_res.view(np.dtype(y_res.dtype.str)) if y_res.dtype.metadata else y_res
+
+
+def class_rows(y: np.ndarray, labels) -> dict:
+    """Label -> the indices of its rows, for every label of ``labels``."""
+    return {label: np.flatnonzero(y == label) for label in labels}

@@ -1,0 +1,67 @@
+"""The cleaners' neighbour table: every (or some) row's nearest other rows
+among all rows, with scikit-learn's order only where ties could change it.
+
+``NeighborQuery`` with ``ties='imblearn'`` answers a whole search with
+scikit-learn's when any of its rows could be ordered differently; that is
+right for SMOTE's per-class searches, but a cleaner searches all rows at once,
+and among 400,000 rows one near tie is likely (SMOTEENN on fraud-200k found
+one), which would cost imbalanced-learn's whole search. A row's neighbours
+from ``NearestNeighbors(k + 1).fit(X).kneighbors(X[rows])`` do not depend on
+the other queried rows, so here only the rows that could differ
+(:func:`gpusmote.neighbors._ties.ambiguous_rows`) are asked of scikit-learn,
+called as imbalanced-learn calls it.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy import sparse
+
+from gpusmote.devices._backend import Backend
+from gpusmote.neighbors._query import NeighborQuery, too_few_rows_error
+from gpusmote.neighbors._ties import ambiguous_rows, sklearn_table
+
+
+def cleaning_table(points, k: int, backend: Backend, ties: str,
+                   query_rows: np.ndarray | None = None) -> np.ndarray:
+    """Host ``(n_queries, k)`` int64 table: the ``k`` nearest other rows of
+    ``points`` to each query row (``points[query_rows]``, or every row for
+    None), each excluded by its own index.
+
+    Parameters
+    ----------
+    points : array (backend memory) or sparse matrix of shape (n_points, n_features)
+    k : int
+        Neighbours per row; needs ``n_points > k``.
+    backend : Backend
+    ties : {'imblearn', 'index'}
+        'imblearn': rows whose order could depend on (near) ties get
+        scikit-learn's answer; 'index': gpusmote's lower-index rule.
+    query_rows : int64 host array, optional
+    """
+    n_points = points.shape[0]
+    n_queries = n_points if query_rows is None else len(query_rows)
+    if n_points <= k:
+        raise too_few_rows_error(k + 1, n_points, n_queries)
+    if ties == "index" or backend.small or (sparse.issparse(points) and query_rows is not None):
+        # gpusmote's rule, or NeighborQuery's own answer: scikit-learn's for
+        # small data and for sparse queries among all rows.
+        return _search(NeighborQuery("n_neighbors", k, backend, ties), points, query_rows, backend)
+    # One more than k, so that the k-th against the (k+1)-th is checked too.
+    width = min(k + 1, n_points - 1)
+    wide = NeighborQuery("n_neighbors", width, backend, "index")
+    wide_table = (wide.within(points) if query_rows is None
+                  else wide.among(points, query_rows))
+    rows = np.arange(n_points) if query_rows is None else np.asarray(query_rows, dtype=np.int64)
+    xp = np if sparse.issparse(points) else backend.xp
+    unsure = ambiguous_rows(points, wide_table, rows, xp)
+    table = np.array(backend.to_host(wide_table)[:, :k], dtype=np.int64)
+    if unsure.any():
+        host_points = points if sparse.issparse(points) else backend.to_host(points)
+        table[unsure] = sklearn_table(host_points, k, rows[unsure])
+    return table
+
+
+def _search(query: NeighborQuery, points, query_rows, backend: Backend) -> np.ndarray:
+    table = query.within(points) if query_rows is None else query.among(points, query_rows)
+    return np.asarray(backend.to_host(table), dtype=np.int64)
