@@ -342,8 +342,17 @@ def main(argv=None) -> int:
     parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
                         help="the sampler compared, the same class and parameters on both sides "
                              "(default: SMOTE)")
+    parser.add_argument("--sweep", action="store_true",
+                        help="instead: SMOTE's speed-up against size, 100 rows to 1M, first call and "
+                             "warm, NumPy and DataFrame (benchmarks/sweep.py; --quick: 3 sizes, not saved)")
     parser.set_defaults(runs=None)  # 3, or 1 with --quick, unless given
     args = parser.parse_args(argv)
+    if args.sweep:
+        from benchmarks import sweep
+
+        sweep.main([flag for flag, on in (("--quick", args.quick), ("--no-save", args.no_save),
+                                          ("--quiet", args.quiet)) if on])
+        return 0
     impls = [REFERENCE, "gpusmote-cpu"] + (["gpusmote-cuda"] if cuda_available() else [])
     args.runs = args.runs or (1 if args.quick else 3)
     report = run(args.workloads, impls, args.quick, args.repeat, args.runs, args.quiet, args.sampler)

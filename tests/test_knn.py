@@ -197,3 +197,22 @@ def test_exact_where_float64_distances_underflow_or_norms_overflow(make):
     np.testing.assert_array_equal(got, kneighbors_excluding_self(data * 2.0**200, 1))
     if make is _subnormal_distances:
         assert got[0, 0] == 1
+
+
+def test_search_progress_reports_every_query_row_in_blocks(monkeypatch):
+    from gpusmote.neighbors import _cpu
+
+    monkeypatch.setattr(_cpu, "QUERY_BLOCK_ROWS", 16)
+    monkeypatch.setattr(_cpu, "QUERY_BLOCK_GROWTH", 1)
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(300, 5))
+    reports = []
+    with _cpu.search_progress(reports.append):
+        table = _cpu.kneighbors_excluding_self(data, 4)
+        _cpu.kneighbors_of_queries(data, data[:50], 3)
+    assert sum(reports) == 300 + 50 and len(reports) > 4  # every query row, in several blocks
+    assert max(reports) <= 150 and all(r > 0 for r in reports)
+    np.testing.assert_array_equal(table, _cpu.kneighbors_excluding_self(data, 4))
+    reports.clear()
+    _cpu.kneighbors_excluding_self(data, 4)  # outside the block: nothing reported
+    assert reports == []

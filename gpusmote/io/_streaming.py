@@ -557,7 +557,9 @@ def _note_index_columns(options: Options, columns: Columns) -> None:
 def _neighbour_tables(options: Options, order: list, collected: _Collected, backend,
                       find_neighbors) -> list[tuple]:
     """Each over-sampled class's rows and k-NN table, in backend memory, with a
-    ticking bar (the search reports per class: its elapsed time keeps moving)."""
+    ticking bar that the CPU search moves block by block of query rows."""
+    from gpusmote.neighbors._cpu import search_progress
+
     sizes = {label: sum(len(block) for block in collected.rows[label]) for label in order}
     classes = []
     with stage_progress("k-NN", sum(sizes.values()), options.progress) as progress:
@@ -565,8 +567,17 @@ def _neighbour_tables(options: Options, order: list, collected: _Collected, back
             progress.update(0, note=f"class {label}: {sizes[label]:,} rows")
             X_class = np.concatenate(collected.rows.pop(label))
             X_class = backend.to_device(np.ascontiguousarray(X_class))
-            classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
-            progress.update(sizes[label], note=f"class {label} done")
+            done = 0
+
+            def advance(n_rows: int, label=label) -> None:
+                nonlocal done
+                n_rows = min(n_rows, sizes[label] - done)  # one search per class counts
+                done += n_rows
+                progress.update(n_rows, note=f"class {label}: {done:,}/{sizes[label]:,} rows")
+
+            with search_progress(advance):
+                classes.append((label, X_class, backend.to_device(find_neighbors(X_class))))
+            progress.update(sizes[label] - done, note=f"class {label} done")
     return classes
 
 

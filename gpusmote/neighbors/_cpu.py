@@ -13,8 +13,11 @@ without distance ties the two rules give the same lists.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from types import ModuleType
@@ -343,14 +346,42 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
                             query_offset, exhaustive, out[start:stop])
 
     starts = range(0, n_queries, block)
+    report = _progress.get()
+    n_fallback = 0
     with _threadpool_controller().limit(limits=1, user_api="blas"):
         if n_threads == 1 or len(starts) == 1:
-            n_fallback = sum(map(search_block, starts))
+            results = map(search_block, starts)
+            pool = None
         else:
-            with ThreadPoolExecutor(max_workers=n_threads) as pool:
-                n_fallback = sum(pool.map(search_block, starts))
+            pool = ThreadPoolExecutor(max_workers=n_threads)
+            results = pool.map(search_block, starts)
+        try:
+            for start, fell_back in zip(starts, results):  # in order, on the calling thread
+                n_fallback += fell_back
+                if report is not None:
+                    report(min(block, n_queries - start))
+        finally:
+            if pool is not None:
+                pool.shutdown(wait=True, cancel_futures=True)
     record.last_fallback_rows = int(n_fallback)
     return out
+
+
+_progress: contextvars.ContextVar = contextvars.ContextVar("gpusmote_knn_progress", default=None)
+
+
+@contextlib.contextmanager
+def search_progress(callback: Callable[[int], None]):
+    """Report the CPU searches' progress: within the ``with`` block, each
+    search calls ``callback(n_query_rows)`` on the calling thread as blocks of
+    its queries are done (``gpusmote resample`` moves its k-NN bar with it).
+    A table that then falls back to scikit-learn's search reports nothing more.
+    """
+    token = _progress.set(callback)
+    try:
+        yield
+    finally:
+        _progress.reset(token)
 
 
 #: Rows of the last call that needed the exhaustive float64 search (diagnostic).
