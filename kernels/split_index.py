@@ -2,31 +2,22 @@
 
 imbalanced-learn draws one integer in ``[0, n_rows * k)`` per synthetic row and
 splits it with ``divmod(flat, k)``; NumPy's int64 division runs on one core and
-took 4 ms per 284,000 draws on a 2-core VM. On a GPU the draws are copied to
-the device already split, so this kernel has no CUDA twin.
+took 4 ms per 284,000 draws on a 2-core VM, so the draws are split in row
+ranges on the process's threads (``kernels/_row_threads.py``; NumPy releases
+the GIL). Not a Numba kernel: loading one costs a fresh process ~0.3 s, and a
+100,000-row SMOTE that needed no other kernel paid it here. On a GPU the
+draws are copied to the device already split.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from gpusmote.kernels._cpu_jit import parallel_cpu_kernel
-
-#: Below this many draws, threads cost more than they save.
-MIN_PARALLEL_DRAWS = 1 << 15
-
-
-@parallel_cpu_kernel(nogil=True)
-def _split_kernel(flat, k, rows, cols):
-    for i in prange(flat.shape[0]):
-        row = flat[i] // k
-        rows[i] = row
-        cols[i] = flat[i] - row * k
+from gpusmote.kernels._row_threads import over_row_ranges
 
 
 def split_flat_index(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
-    """``np.divmod(flat, k)`` for non-negative int64 ``flat``, in parallel when it pays.
+    """``np.divmod(flat, k)`` for non-negative ``flat``, in parallel when it pays.
 
     Parameters
     ----------
@@ -37,10 +28,12 @@ def split_flat_index(flat: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray]:
 
     Returns
     -------
-    rows, cols : int64 ndarrays of shape (n,)
+    rows, cols : ndarrays of shape (n,), ``flat``'s dtype
     """
-    if flat.dtype != np.int64 or flat.size < MIN_PARALLEL_DRAWS:
-        return np.divmod(flat, k)
     rows, cols = np.empty_like(flat), np.empty_like(flat)
-    _split_kernel(flat, np.int64(k), rows, cols)
+
+    def split(start: int, stop: int) -> None:
+        np.divmod(flat[start:stop], k, out=(rows[start:stop], cols[start:stop]))
+
+    over_row_ranges(len(flat), 3 * flat.nbytes, split)
     return rows, cols

@@ -16,7 +16,6 @@ import pytest
 from gpusmote.kernels import _fork
 from gpusmote.kernels.interpolate import _interpolate_kernel
 from gpusmote.kernels.philox import smote_draws_kernel
-from gpusmote.kernels.split_index import _split_kernel
 
 _SCRIPT = textwrap.dedent(
     """
@@ -132,19 +131,16 @@ def _kernel_cases():
     rows = rng.integers(0, 300, size=1000).astype(np.int64)
     cols = rng.integers(0, 5, size=1000).astype(np.int64)
     steps = rng.random(1000)
-    flat = rng.integers(0, 1500, size=1000).astype(np.int64)
     return {
         "interpolate": (_interpolate_kernel, lambda: np.empty((1000, 7), np.float32),
                         lambda out: (out, data, data, nn_idx, rows, cols, steps)),
-        "split": (_split_kernel, lambda: np.empty((2, 1000), np.int64),
-                  lambda out: (flat, np.int64(5), out[0], out[1])),
         "draws": (smote_draws_kernel, lambda: np.empty((3, 1000)),
                   lambda out: (np.uint64(9), np.uint64(1), np.uint64(0), np.int64(0), np.int64(300),
                                np.int64(5), out[0].view(np.int64), out[1].view(np.int64), out[2])),
     }
 
 
-@pytest.mark.parametrize("name", ["interpolate", "split", "draws"])
+@pytest.mark.parametrize("name", ["interpolate", "draws"])
 def test_serial_builds_match_the_parallel_ones(name):
     kernel, empty, arguments = _kernel_cases()[name]
     parallel_out, serial_out = empty(), empty()

@@ -52,7 +52,7 @@ def test_integers_drawn_once_or_twice_give_the_same_stream(n, monkeypatch):
         assert rs.get_state()[2] == reference.get_state()[2]
 
 
-@pytest.mark.parametrize("n", [10, 100_000])
+@pytest.mark.parametrize("n", [10, 100_000, 1_000_003])
 @pytest.mark.parametrize("k", [1, 5, 7])
 def test_split_flat_index_is_divmod(n, k):
     from gpusmote.kernels.split_index import split_flat_index

@@ -36,8 +36,10 @@ from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 
 
 #: Distance terms (points x queries x features) up to which the small-data
-#: backend's NumPy search runs; beyond, scikit-learn's (ties='imblearn').
-SMALL_NUMPY_TERMS = 1 << 22
+#: backend's NumPy search runs; beyond, scikit-learn's (ties='imblearn'): on
+#: 300 x 300 x 32 (a 30,000-row fraud set's minority) NumPy took 10 ms a
+#: call, scikit-learn 1-2 ms.
+SMALL_NUMPY_TERMS = 1 << 18
 
 
 def too_few_rows_error(n_neighbors: int, n_points: int, n_queries: int) -> ValueError:
