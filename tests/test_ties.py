@@ -175,3 +175,21 @@ def test_smotenc_on_tied_data_gives_imblearns_rows(device, dense_limit, monkeypa
         index = gpusmote.SMOTENC([2, 3], random_state=seed, ties="index").fit_resample(X, y)
         n_index_differs += not same(index, theirs)
     assert n_index_differs > 0
+
+
+@pytest.mark.parametrize("n_rows", [300, 3000], ids=["parallel-on-points", "parallel-on-queries"])
+def test_scikit_learns_rows_asked_alone_are_its_full_querys(n_rows):
+    """scikit-learn's brute force orders equal distances by its parallel
+    strategy, which depends on the number of query rows: a subset asked
+    alone (the cleaners' doubtful rows) must run the full query's strategy."""
+    from sklearn.neighbors import NearestNeighbors as SklearnNN
+
+    rng = np.random.default_rng(9)
+    points = rng.integers(0, 2, size=(n_rows, 20)).astype(np.float64)  # brute force; ties everywhere
+    full = SklearnNN(n_neighbors=4).fit(points).kneighbors(points, return_distance=False)[:, 1:]
+    rows = np.sort(rng.choice(n_rows, size=40, replace=False))
+    np.testing.assert_array_equal(_ties.sklearn_table_rows(points, 3, rows, n_rows), full[rows])
+    # asked naively, with scikit-learn's own choice for 40 rows, some rows differ
+    if n_rows == 3000:
+        naive = _ties.sklearn_table(points, 3, rows)
+        assert (naive != full[rows]).any()

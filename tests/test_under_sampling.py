@@ -349,18 +349,25 @@ def test_only_rows_near_a_tie_are_asked_of_sklearn(monkeypatch, device):
     X, y = overlapping(counts=(80, 30, 20), seed=18)
     X[[5, 40, 77]] = X[[6, 41, 78]]  # three duplicated rows: their order is a tie
     asked = []
-    original = neighbours.sklearn_table
+    original = neighbours.sklearn_table_rows
 
-    def recording(points, k, query_rows=None):
-        asked.append(np.asarray(query_rows))
-        return original(points, k, query_rows)
+    def recording(points, k, rows, n_full):
+        asked.append((current[0], np.asarray(rows), n_full))
+        return original(points, k, rows, n_full)
 
-    monkeypatch.setattr(neighbours, "sklearn_table", recording)
+    monkeypatch.setattr(neighbours, "sklearn_table_rows", recording)
+    current = [None]
     for cls, reference_cls in [(EditedNearestNeighbours, ReferenceENN), (TomekLinks, ReferenceTomek)]:
+        current[0] = cls.__name__
         ours, reference, result = both(cls, reference_cls, X, y, device=device, sampling_strategy="all")
         assert_same(ours, reference, result)
-    assert len(asked) == 2 and all(0 < len(rows) < 20 for rows in asked)
-    assert set(asked[1]) >= {5, 6, 40, 41, 77, 78}
+    enn = [(rows, n_full) for name, rows, n_full in asked if name == "EditedNearestNeighbours"]
+    tomek = [(rows, n_full) for name, rows, n_full in asked if name == "TomekLinks"]
+    # only doubtful rows, asked per call imbalanced-learn makes: per class for
+    # EditedNearestNeighbours (its query size is the class's), all rows for TomekLinks
+    assert enn and all(0 < len(rows) < 20 and n_full in (80, 30, 20) for rows, n_full in enn)
+    assert len(tomek) == 1 and tomek[0][1] == 130 and 0 < len(tomek[0][0]) < 20
+    assert set(tomek[0][0]) >= {5, 6, 40, 41, 77, 78}
     # the per-row flags agree with the whole-table answer
     table = NearestNeighbors(n_neighbors=3, device="cpu").fit(X).kneighbors(return_distance=False)
     flags = ambiguous_rows(X, table)

@@ -144,3 +144,38 @@ def sklearn_table(points, k: int, query_rows=None) -> np.ndarray:
     search = NearestNeighbors(n_neighbors=k + 1).fit(points)
     queries = points if query_rows is None else points[np.asarray(query_rows)]
     return np.ascontiguousarray(search.kneighbors(queries, return_distance=False)[:, 1:])
+
+
+def sklearn_table_rows(points, k: int, rows: np.ndarray, n_full_queries: int) -> np.ndarray:
+    """Rows ``rows`` of imbalanced-learn's table for a query of
+    ``n_full_queries`` rows of ``points`` (host), asking scikit-learn only for
+    those rows.
+
+    A row's answer does not depend on the other query rows, except through the
+    brute-force search's parallel strategy, which scikit-learn picks from the
+    number of query rows (parallel over the queries or over the points; their
+    heaps order equal distances differently): the subset runs with the
+    strategy the full query would have taken (the ``auto`` rule of
+    ``sklearn/metrics/_pairwise_distances_reduction/_base.pyx``), through the
+    call ``NearestNeighbors.kneighbors`` makes. Trees answer each query on its own.
+    """
+    from sklearn import get_config
+    from sklearn.metrics._pairwise_distances_reduction import ArgKmin
+    from sklearn.neighbors import NearestNeighbors
+    from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
+
+    search = NearestNeighbors(n_neighbors=k + 1).fit(points)
+    queries = points[np.asarray(rows)]
+    if not sparse.issparse(queries):
+        queries = np.ascontiguousarray(queries)
+    if not (search._fit_method == "brute"
+            and ArgKmin.is_usable_for(queries, search._fit_X, search.effective_metric_)):
+        return np.ascontiguousarray(search.kneighbors(queries, return_distance=False)[:, 1:])
+    chunk = get_config().get("pairwise_dist_chunk_size", 256)
+    n_points = search._fit_X.shape[0]
+    on_queries = n_points < n_full_queries or 4 * chunk * _openmp_effective_n_threads() < n_full_queries
+    table = ArgKmin.compute(X=queries, Y=search._fit_X, k=k + 1, metric=search.effective_metric_,
+                            metric_kwargs=search.effective_metric_params_,
+                            strategy="parallel_on_X" if on_queries else "parallel_on_Y",
+                            return_distance=False)
+    return np.ascontiguousarray(table[:, 1:])

@@ -151,7 +151,8 @@ class EditedNearestNeighbours(DeviceCleaningSampler, _ImblearnENN):
         query_rows = np.concatenate([np.empty(0, dtype=np.int64)] + [rows[label] for label in targets])
         with self.timings_.phase("knn", backend.synchronize):
             table = (neighbours_among_all(X, query, query_rows, len(rows[targets[0]]), backend,
-                                          self.ties) if targets else None)
+                                          self.ties, [len(rows[label]) for label in targets])
+                     if targets else None)
         with self.timings_.phase("select"):
             keep = edited_keep(y, y[query_rows], table, self.kind_sel) if targets else None
             kept, start = {}, 0
@@ -166,7 +167,7 @@ class EditedNearestNeighbours(DeviceCleaningSampler, _ImblearnENN):
 
 
 def neighbours_among_all(X, query: NeighborQuery, query_rows: np.ndarray, n_first: int,
-                         backend: Backend, ties: str) -> np.ndarray:
+                         backend: Backend, ties: str, class_sizes=None) -> np.ndarray:
     """Host ``(len(query_rows), k)`` table: the nearest other rows of X to each
     row ``X[query_rows[i]]``.
 
@@ -179,18 +180,26 @@ def neighbours_among_all(X, query: NeighborQuery, query_rows: np.ndarray, n_firs
         size, for the too-few-rows message).
     backend : where gpusmote's search runs.
     ties : the tie rule of gpusmote's search.
+    class_sizes : rows of each queried class, in query_rows' order (default:
+        one class).
     """
+    class_sizes = [len(query_rows)] if class_sizes is None else class_sizes
     if not query.own:
         return np.asarray(backend.to_host(query.among(X, query_rows)))
     n_rows = X.shape[0]
     if n_rows <= query.k:
         raise too_few_rows_error(query.k + 1, n_rows, n_first)
     points = searchable_rows(X, backend)
+    # imbalanced-learn queries each class on its own (ties: scikit-learn's
+    # answers are asked the same way); ``class_sizes`` splits query_rows.
+    bounds = np.cumsum([0] + list(class_sizes))
     if len(query_rows) == n_rows:
         # Every row is a query (SMOTEENN's 'all'): the search of every row
         # among the others, with no copy of the queries.
-        return cleaning_table(points, query.k, backend, ties)[query_rows]
-    return cleaning_table(points, query.k, backend, ties, query_rows)
+        groups = [query_rows[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
+        return cleaning_table(points, query.k, backend, ties, groups=groups)[query_rows]
+    groups = [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
+    return cleaning_table(points, query.k, backend, ties, query_rows, groups)
 
 
 def edited_keep(y: np.ndarray, y_query: np.ndarray, table: np.ndarray, kind_sel: str) -> np.ndarray:

@@ -19,11 +19,11 @@ from scipy import sparse
 
 from gpusmote.devices._backend import Backend
 from gpusmote.neighbors._query import NeighborQuery, too_few_rows_error
-from gpusmote.neighbors._ties import ambiguous_rows, sklearn_table
+from gpusmote.neighbors._ties import ambiguous_rows, sklearn_table_rows
 
 
 def cleaning_table(points, k: int, backend: Backend, ties: str,
-                   query_rows: np.ndarray | None = None) -> np.ndarray:
+                   query_rows: np.ndarray | None = None, groups: list | None = None) -> np.ndarray:
     """Host ``(n_queries, k)`` int64 table: the ``k`` nearest other rows of
     ``points`` to each query row (``points[query_rows]``, or every row for
     None), each excluded by its own index.
@@ -38,27 +38,44 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
         'imblearn': rows whose order could depend on (near) ties get
         scikit-learn's answer; 'index': gpusmote's lower-index rule.
     query_rows : int64 host array, optional
+    groups : list of int64 host arrays, optional
+        Positions (in the query order) that imbalanced-learn queries in one
+        ``kneighbors`` call each (EditedNearestNeighbours: one per class);
+        default: all queries in one call. scikit-learn's answers are asked
+        group by group, as imbalanced-learn asks them.
     """
     n_points = points.shape[0]
     n_queries = n_points if query_rows is None else len(query_rows)
     if n_points <= k:
         raise too_few_rows_error(k + 1, n_points, n_queries)
-    if ties == "index" or backend.small or (sparse.issparse(points) and query_rows is not None):
-        # gpusmote's rule, or NeighborQuery's own answer: scikit-learn's for
-        # small data and for sparse queries among all rows.
+    rows = np.arange(n_points) if query_rows is None else np.asarray(query_rows, dtype=np.int64)
+    if groups is None:
+        groups = [np.arange(n_queries)]
+    if ties == "index":
         return _search(NeighborQuery("n_neighbors", k, backend, ties), points, query_rows, backend)
+    if backend.small or sparse.issparse(points):
+        # NeighborQuery's own answer, one imbalanced-learn call per group:
+        # scikit-learn's table wherever ties could matter (small data, sparse rows).
+        table = np.empty((n_queries, k), dtype=np.int64)
+        query = NeighborQuery("n_neighbors", k, backend, ties)
+        for group in groups:
+            whole = len(group) == n_points and query_rows is None and np.array_equal(group, rows)
+            table[group] = _search(query, points, None if whole else rows[group], backend)
+        return table
     # One more than k, so that the k-th against the (k+1)-th is checked too.
     width = min(k + 1, n_points - 1)
     wide = NeighborQuery("n_neighbors", width, backend, "index")
     wide_table = (wide.within(points) if query_rows is None
                   else wide.among(points, query_rows))
-    rows = np.arange(n_points) if query_rows is None else np.asarray(query_rows, dtype=np.int64)
-    xp = np if sparse.issparse(points) else backend.xp
+    xp = backend.xp
     unsure = ambiguous_rows(points, wide_table, rows, xp)
     table = np.array(backend.to_host(wide_table)[:, :k], dtype=np.int64)
     if unsure.any():
-        host_points = points if sparse.issparse(points) else backend.to_host(points)
-        table[unsure] = sklearn_table(host_points, k, rows[unsure])
+        host_points = backend.to_host(points)
+        for group in groups:
+            doubtful = group[unsure[group]]
+            if len(doubtful):
+                table[doubtful] = sklearn_table_rows(host_points, k, rows[doubtful], len(group))
     return table
 
 
