@@ -20,12 +20,12 @@ Writes ``benchmarks/results/sweep-<machine>.{json,md,png}``: the speed-up
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import statistics
 import subprocess
 import sys
 from pathlib import Path
+
+from benchmarks._flags import add_standard_flags
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
 QUICK_SIZES = (100, 1_000, 10_000)
@@ -165,20 +165,22 @@ def plot(report: dict, path: Path) -> bool:
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: 100 to 1M)")
-    parser.add_argument("--quick", action="store_true", help=f"smoke test: sizes {QUICK_SIZES}, not saved")
-    parser.add_argument("--no-save", action="store_true")
-    parser.add_argument("--quiet", action="store_true")
+    add_standard_flags(parser, quick=f"sizes {', '.join(map(str, QUICK_SIZES))}")
     args = parser.parse_args(argv)
+    from benchmarks._flags import not_saved_note, results_dir
     from benchmarks.compare import machine_name, save_report
 
     sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet)}
     report["min_first_speedup"] = min(row["first_speedup"] for row in report["rows"])
     report["min_warm_speedup"] = min(row["warm_speedup"] for row in report["rows"])
-    if not (args.no_save or args.quick):
-        stem = save_report(f"sweep-{report['machine']}", report, markdown(report))
+    folder = results_dir(args)
+    if folder is not None:
+        stem = save_report(f"sweep-{report['machine']}", report, markdown(report), folder)
         plot(report, Path(f"{stem}.png"))
         print(f"saved {stem}.json, .md, .png")
+    elif not_saved_note(args):
+        print(not_saved_note(args))
     return report
 
 

@@ -23,6 +23,7 @@ import time
 import torch
 from torch.utils.data import BatchSampler, DataLoader, RandomSampler, TensorDataset
 
+from benchmarks._flags import add_standard_flags, not_saved_note, results_dir
 from benchmarks.compare import machine_name, save_report
 from gpusmote import SMOTE
 from gpusmote.devices._resolve import cuda_available
@@ -88,13 +89,18 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--rows", type=int, default=200_000)
     parser.add_argument("--features", type=int, default=32)
     parser.add_argument("--batch-size", type=int, default=1024)
-    parser.add_argument("--no-save", action="store_true")
+    add_standard_flags(parser, quick="10,000 rows")
     args = parser.parse_args(argv)
+    if args.quick:
+        args.rows = min(args.rows, 10_000)
     machine = machine_name()
     print(f"{args.rows:,} x {args.features} float32, 1% minority, batch {args.batch_size}, "
           f"torch {torch.__version__}, {machine}")
     results = run(args.rows, args.features, args.batch_size)
-    if args.no_save:
+    folder = results_dir(args)
+    if folder is None:
+        if not_saved_note(args):
+            print(not_saved_note(args))
         return
     report = {"machine": machine, "rows": args.rows, "features": args.features,
               "batch_size": args.batch_size, "torch": torch.__version__, "results": results}
@@ -105,7 +111,7 @@ def main(argv: list[str] | None = None) -> None:
     for r in results:
         setup = "" if r["setup_s"] is None else f"{r['setup_s']:.2f}"
         lines.append(f"| {r['method']} | {r['rows_per_s'] / 1e6:.3f} | {r['rows']:,} | {setup} |")
-    stem = save_report(f"torch-loader-{machine}", report, "\n".join(lines))
+    stem = save_report(f"torch-loader-{machine}", report, "\n".join(lines), folder)
     print(f"saved {stem}.json and .md")
 
 

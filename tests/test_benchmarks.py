@@ -143,7 +143,8 @@ def test_quick_saves_only_where_asked(monkeypatch, tmp_path):
     assert results_dir(parse(["--no-save", "--out", str(tmp_path)])) is None
 
 
-@pytest.mark.parametrize("module", ["compare", "quality", "cli_stream", "compare_imblearn"])
+@pytest.mark.parametrize("module", ["compare", "quality", "cli_stream", "compare_imblearn", "torch_loader",
+                                    "sweep"])
 def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
     monkeypatch.syspath_prepend(str(REPO_ROOT))
     import importlib
@@ -154,7 +155,8 @@ def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
     text = capsys.readouterr().out
     for flag in ("--quick", "--no-save", "--out DIR", "--quiet"):
         assert flag in text, (module, flag)
-    assert ("--runs RUNS" in text) == (module != "quality")  # quality repeats nothing
+    # quality, the loader and the sweep repeat nothing (the sweep's warm calls are fixed)
+    assert ("--runs RUNS" in text) == (module not in ("quality", "torch_loader", "sweep"))
     assert "smoke test" in text
 
 
@@ -190,3 +192,9 @@ def test_cli_stream_benchmark_reports_rss_and_rate():
                         "--no-save")
     assert "30,000 ->" in result.stdout and "peak RSS" in result.stdout
     assert "M output rows/s" in result.stdout
+
+
+def test_sweep_quick_runs_and_checks_identity():
+    result = run_module("-m", "benchmarks.sweep", "--sizes", "100", "2000", "--no-save")
+    lines = [line for line in result.stdout.splitlines() if "rows: first" in line]
+    assert len(lines) == 4 and all(line.endswith("identical: True") for line in lines)
