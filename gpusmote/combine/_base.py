@@ -22,17 +22,16 @@ import numpy as np
 from imblearn.base import BaseSampler
 from imblearn.over_sampling import SMOTE as _ImblearnSMOTE
 from imblearn.over_sampling.base import BaseOverSampler
-from imblearn.utils import check_sampling_strategy, check_target_type
+from imblearn.utils import check_sampling_strategy
 from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
-from sklearn.utils.multiclass import check_classification_targets
 
 from gpusmote.devices._backend import Backend
 from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.engine._labels import with_cached_labels
 from gpusmote.engine._timing import PhaseTimes
-from gpusmote.over_sampling._base import TIES_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._base import TIES_PARAMETER, DeviceOverSampler, checked_device_y
 from gpusmote.over_sampling._categorical import SMOTEN, SMOTENC
 from gpusmote.over_sampling._smote import SMOTE
 from gpusmote.under_sampling._base import DeviceCleaningSampler
@@ -123,17 +122,7 @@ class CombinedSampler(BaseSampler):
         """Validate device-resident X (on the device) and host y as
         ``fit_resample`` does, then run both steps with X in backend memory."""
         check_device_X(X, backend.xp, type(self).__name__)
-        y = with_cached_labels(y)
-        check_classification_targets(y)
-        y, binarized = check_target_type(y, indicate_one_vs_all=True)
-        if binarized:
-            raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
-        if X.shape[0] != len(y):
-            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                             f"[{X.shape[0]}, {len(y)}]")
-        self.n_features_in_ = X.shape[1]
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        y = checked_device_y(self, X, y)
         check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
         self._validate_estimator()
         self.sampling_strategy_ = self.sampling_strategy

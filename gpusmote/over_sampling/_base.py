@@ -42,6 +42,25 @@ RNG_PARAMETER = [StrOptions({"imblearn", "philox"})]
 TIES_PARAMETER = [StrOptions({"imblearn", "index"})]
 
 
+def checked_device_y(sampler, X, y: np.ndarray) -> np.ndarray:
+    """``fit_resample``'s target checks for device-resident X (checked on
+    its own): host y's labels cached and checked as imbalanced-learn does,
+    the lengths compared, and ``sampler``'s feature attributes reset for X;
+    returns y."""
+    y = with_cached_labels(y)
+    check_classification_targets(y)
+    y, binarized = check_target_type(y, indicate_one_vs_all=True)
+    if binarized:
+        raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
+    if X.shape[0] != len(y):
+        raise ValueError(f"Found input variables with inconsistent numbers of samples: "
+                         f"[{X.shape[0]}, {len(y)}]")
+    sampler.n_features_in_ = X.shape[1]
+    if hasattr(sampler, "feature_names_in_"):
+        del sampler.feature_names_in_
+    return y
+
+
 class DeviceOverSampler(BaseOverSampler):
     """Base of gpusmote's over-samplers: imbalanced-learn's sampler API with a
     ``device`` and device-resident input (CuPy arrays, CUDA tensors)."""
@@ -111,17 +130,7 @@ class DeviceOverSampler(BaseOverSampler):
         computed on the device, y's by imbalanced-learn on the host.
         """
         self._check_device_X(X, backend)
-        y = with_cached_labels(y)
-        check_classification_targets(y)
-        y, binarized = check_target_type(y, indicate_one_vs_all=True)
-        if binarized:
-            raise ValueError("y must be 1-D class labels, not a one-hot matrix.")
-        if X.shape[0] != len(y):
-            raise ValueError(f"Found input variables with inconsistent numbers of samples: "
-                             f"[{X.shape[0]}, {len(y)}]")
-        self.n_features_in_ = X.shape[1]
-        if hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
+        y = checked_device_y(self, X, y)
         self.sampling_strategy_ = check_sampling_strategy(
             self.sampling_strategy, y, self._sampling_type
         )
