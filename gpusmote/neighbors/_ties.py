@@ -26,6 +26,8 @@ from types import ModuleType
 import numpy as np
 from scipy import sparse
 
+from gpusmote.devices._input import to_host
+
 #: The ``ties`` options: imbalanced-learn's (scikit-learn's) order, or the
 #: lower index first without ever running scikit-learn's search.
 TIES = ("imblearn", "index")
@@ -41,14 +43,10 @@ def _band(n_features: int) -> float:
     return 4.0 * (n_features + 4) * _UNIT_ROUNDOFF_F64
 
 
-def _chunk_ambiguous(dist, query_norms, neighbour_norms, n_features: int, xp: ModuleType) -> bool:
-    """``dist``: (rows, width) exact squared distances, ascending per row;
-    norms from the origin (float64)."""
-    return bool(_chunk_flags(dist, query_norms, neighbour_norms, n_features, xp).any())
-
-
 def _chunk_flags(dist, query_norms, neighbour_norms, n_features: int, xp: ModuleType):
-    """:func:`_chunk_ambiguous` per row: (rows,) bools in ``xp``'s memory."""
+    """Per query row, whether a pair of its distances is within the band:
+    ``dist`` (rows, width) exact squared distances, ascending per row; norms
+    from the origin (float64); (rows,) bools in ``xp``'s memory."""
     band = _band(n_features)
     query_size = xp.sqrt(query_norms)[:, None]
     slack = band * (query_size + xp.sqrt(neighbour_norms)) ** 2 + 1e-300
@@ -98,7 +96,7 @@ def ambiguous_rows(points, table, query_rows=None, xp: ModuleType = np) -> np.nd
         return flags
     rows = np.arange(n_queries) if query_rows is None else np.asarray(query_rows)
     for start, stop, chunk in _chunk_flag_iter(points, points, rows, table, xp):
-        flags[start:stop] = np.asarray(chunk.get() if hasattr(chunk, "get") else chunk)
+        flags[start:stop] = to_host(chunk)
     return flags
 
 
@@ -111,10 +109,14 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
     n_queries, width = table.shape
     n_features = points.shape[1]
     if sparse.issparse(points):
+        same = queries_from is points  # the usual case: converted and normed once
         points = sparse.csr_matrix(points, dtype=np.float64)
-        queries_from = sparse.csr_matrix(queries_from, dtype=np.float64)
         norms = np.asarray(points.multiply(points).sum(axis=1)).ravel()
-        query_norms = np.asarray(queries_from.multiply(queries_from).sum(axis=1)).ravel()
+        if same:
+            queries_from, query_norms = points, norms
+        else:
+            queries_from = sparse.csr_matrix(queries_from, dtype=np.float64)
+            query_norms = np.asarray(queries_from.multiply(queries_from).sum(axis=1)).ravel()
         host_table = np.asarray(table)
         for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
             stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
