@@ -15,7 +15,9 @@ numba-cuda) does, in order:
    The rest of the family (RandomOverSampler, ADASYN, BorderlineSMOTE of both
    kinds, SVMSMOTE, KMeansSMOTE) gets the same check on overlapping classes: GPU = CPU =
    imbalanced-learn with an int seed, GPU = CPU with ``rng="philox"``, and CuPy
-   input answered on the device with the CPU's rows.
+   input answered on the device with the CPU's rows; SMOTENC (its one-hot
+   search and, with 400 levels, its search from the codes) and SMOTEN on mixed
+   data get the first two.
 2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
    and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
 3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
@@ -202,6 +204,55 @@ def check_family_identity(n_cases: int, device_inputs: bool = True) -> list[dict
     return rows
 
 
+def categorical_case(n_rows: int, n_levels: int, seed: int):
+    """Mixed data: 4 continuous float64 columns, then 3 categorical code
+    columns (``n_levels`` levels), 2-3 classes."""
+    rng = np.random.default_rng(seed)
+    y = rng.choice(3, size=n_rows, p=[0.8, 0.15, 0.05])
+    continuous = rng.normal(size=(n_rows, 4)) + y[:, None]
+    codes = (rng.integers(0, n_levels, size=(n_rows, 3)) + y[:, None]) % n_levels
+    return np.hstack([continuous, codes]), y
+
+
+def check_categorical_identity(n_cases: int) -> list[dict]:
+    """SMOTENC (one-hot GEMM search and, with many levels, the search from the
+    codes) and SMOTEN: GPU = CPU = imbalanced-learn (int seed) and GPU = CPU
+    (``rng="philox"``), in the rows' format of :func:`check_family_identity`."""
+    import imblearn.over_sampling as reference
+
+    import gpusmote.over_sampling as family
+    from gpusmote.over_sampling import _categorical as categorical
+
+    rows, dense_bytes = [], categorical.SMOTENC_DENSE_KNN_BYTES
+    for case in range(n_cases):
+        for name, n_levels in (("SMOTENC", 6), ("SMOTENC-codes-kNN", 400), ("SMOTEN", 6)):
+            seed = 3000 + case
+            X, y = categorical_case(int(np.random.default_rng(seed).integers(600, 4000)), n_levels, seed)
+            class_name = name.split("-")[0]
+            extra = {} if class_name == "SMOTEN" else {"categorical_features": [4, 5, 6]}
+            if class_name == "SMOTEN":
+                X = X[:, 4:].astype(np.int64)
+            row = {"counts": str(np.bincount(y).tolist()), "n_levels": str(n_levels), "seed": str(seed),
+                   "sampler": name, "error": ""}
+            # the many-level case is searched from the codes at any size
+            categorical.SMOTENC_DENSE_KNN_BYTES = 0 if name.endswith("codes-kNN") else dense_bytes
+            try:
+                ours, theirs = getattr(family, class_name), getattr(reference, class_name)
+                cpu = ours(device="cpu", random_state=seed, **extra).fit_resample(X, y)
+                gpu = ours(device="cuda", random_state=seed, **extra).fit_resample(X, y)
+                row["gpu_equals_cpu"] = _same(gpu, cpu)
+                row["gpu_equals_imblearn"] = _same(gpu, theirs(random_state=seed, **extra).fit_resample(X, y))
+                philox = [ours(device=d, random_state=seed, rng="philox", **extra).fit_resample(X, y)
+                          for d in ("cpu", "cuda")]
+                row["philox_gpu_equals_cpu"] = _same(*philox)
+            except Exception as exc:  # reported, and counted as a failure
+                row["error"] = f"{type(exc).__name__}: {exc}"
+            finally:
+                categorical.SMOTENC_DENSE_KNN_BYTES = dense_bytes
+            rows.append(row)
+    return rows
+
+
 def family_ok(row: dict) -> bool:
     checks = ("gpu_equals_cpu", "gpu_equals_imblearn", "philox_gpu_equals_cpu", "cupy_input_equals_cpu")
     return not row["error"] and all(row.get(check, True) for check in checks)
@@ -255,7 +306,7 @@ def run_kernel_tests() -> tuple[int, str]:
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_kernels.py", "tests/test_cuda_engine.py",
-         "tests/test_synthesize.py", "-p", "no:cacheprovider"],
+         "tests/test_synthesize.py", "tests/test_categorical_ties.py", "-p", "no:cacheprovider"],
         cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
     )
     return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1]
@@ -416,7 +467,7 @@ def main(argv=None) -> int:
     report = {"device": device_name()}
     print(f"device: {report['device']}", flush=True)
     report["identity"] = check_identity(args.cases)
-    report["family"] = check_family_identity(args.family_cases)
+    report["family"] = check_family_identity(args.family_cases) + check_categorical_identity(args.family_cases)
     try:
         report["faiss_bound"] = check_faiss_bound()
     except Exception as exc:

@@ -34,7 +34,7 @@ def _control(out, a, b, c):
 
 def kernels_and_signatures():
     """(name, python function, signature string) for every kernel we launch."""
-    from gpusmote.kernels import categorical, interpolate, neighbors, philox, synthesize
+    from gpusmote.kernels import categorical, categorical_ties, interpolate, mixed_neighbors, neighbors, philox, synthesize
 
     interpolate_kernel = interpolate.cuda_interpolate_kernel()
     knn = neighbors.cuda_kernels()
@@ -59,6 +59,15 @@ def kernels_and_signatures():
                       f"uint64, uint64)"))
     cases.append(("SMOTEN mode int32", categorical.cuda_mode_kernel().py_func,
                   "void(int32[:, ::1], int32[:, ::1], int64[:, ::1], int64[::1])"))
+    count, positions, uniforms = categorical_ties.cuda_kernels()
+    common = "int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], boolean[:, ::1]"
+    cases.append(("SMOTENC tied counts", count.py_func, f"void(int64[:, ::1], {common})"))
+    cases.append(("SMOTENC pick by positions", positions.py_func,
+                  f"void(int64[:, ::1], {common}, int64[::1], int64[:, ::1])"))
+    cases.append(("SMOTENC pick by uniforms", uniforms.py_func, f"void(int64[:, ::1], {common}, float64[:, ::1])"))
+    for dtype in ("float32", "float64"):
+        cases.append((f"SMOTENC codes k-NN {dtype}", mixed_neighbors.cuda_search_kernel().py_func,
+                      f"void({dtype}[:, ::1], int64[:, ::1], float64, float64, float64[:, ::1], int64[:, ::1])"))
     return cases
 
 

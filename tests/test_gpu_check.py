@@ -38,6 +38,18 @@ def test_family_identity_loop_under_the_simulator(monkeypatch):
     assert f"Family: {len(rows)}/{len(rows) + 1} cases x samplers" in text and "FAILED" in text
 
 
+def test_categorical_identity_loop_under_the_simulator(monkeypatch):
+    from gpusmote.over_sampling import _categorical
+
+    small = gpu_check.categorical_case
+    monkeypatch.setattr(gpu_check, "categorical_case", lambda n_rows, n_levels, seed: small(250, n_levels, seed))
+    dense_bytes = _categorical.SMOTENC_DENSE_KNN_BYTES
+    rows = gpu_check.check_categorical_identity(1)
+    assert [r["sampler"] for r in rows] == ["SMOTENC", "SMOTENC-codes-kNN", "SMOTEN"]
+    assert all(gpu_check.family_ok(r) and r["gpu_equals_imblearn"] for r in rows), rows
+    assert _categorical.SMOTENC_DENSE_KNN_BYTES == dense_bytes  # restored
+
+
 def test_faiss_cpu_distances_stay_within_the_bound():
     worst = gpu_check.check_faiss_bound(np, n_rows=3000)["worst_error_over_bound"]
     assert 0 < worst < 0.5

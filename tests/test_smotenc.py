@@ -325,30 +325,29 @@ def test_array_categorical_features_accepted():
     _assert_same(SMOTENC(np.array([3, 4]), random_state=0).fit_resample(X, y), theirs)
 
 
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
 @pytest.mark.parametrize("seed", [0, 1])
-def test_sparse_knn_rows_for_many_levels_give_imblearns_rows(monkeypatch, seed):
-    """Above the byte threshold the class's k-NN rows stay sparse (never an
-    n_class x n_levels dense block): the same rows as imbalanced-learn."""
+def test_many_levels_search_codes_and_give_imblearns_rows(monkeypatch, seed, device):
+    """Above the byte threshold the class's k-NN runs on the codes (never an
+    n_class x n_levels block): the same rows as imbalanced-learn."""
     import gpusmote.over_sampling._categorical as categorical_module
-    from gpusmote.neighbors import _sparse
 
     calls = []
-    original = _sparse.sparse_kneighbors_excluding_self
+    original = categorical_module._mixed_kneighbors
 
-    def recording(rows, k, **kwargs):
-        calls.append(rows.shape)
-        assert sparse.issparse(rows)
-        return original(rows, k, **kwargs)
+    def recording(continuous, codes, *args):
+        calls.append(codes.shape)
+        return original(continuous, codes, *args)
 
     monkeypatch.setattr(categorical_module, "SMOTENC_DENSE_KNN_BYTES", 0)
-    monkeypatch.setattr(categorical_module, "sparse_kneighbors_excluding_self", recording)
+    monkeypatch.setattr(categorical_module, "_mixed_kneighbors", recording)
     rng = np.random.default_rng(seed)
-    n = 600
+    n = 600 if device == "cpu" else 150
     X = np.column_stack([rng.normal(size=n), np.where(rng.random(n) < 0.3, 0.0, rng.normal(size=n)),
                          rng.integers(0, 40, n), rng.integers(0, 3, n)]).astype(np.float64)
     y = (rng.random(n) < 0.2).astype(int)
-    ours = SMOTENC(categorical_features=[2, 3], random_state=seed).fit_resample(X, y)
+    ours = SMOTENC(categorical_features=[2, 3], random_state=seed, device=device).fit_resample(X, y)
     reference = ImbSMOTENC(categorical_features=[2, 3], random_state=seed).fit_resample(X, y)
     np.testing.assert_array_equal(ours[0], reference[0], strict=True)
     np.testing.assert_array_equal(ours[1], reference[1], strict=True)
-    assert calls and all(width > 40 for _, width in calls)
+    assert calls and all(shape[1] == 2 for shape in calls)

@@ -9,8 +9,10 @@ frequent level, ties broken by one ``permutation`` of the tied (row, level)
 pairs per feature. Here the k-NN runs on the class's rows (continuous columns
 plus scaled one-hot, ``n_class x (n_continuous + n_levels)``), the continuous
 columns are interpolated with imbalanced-learn's arithmetic, and the levels
-are counted from the neighbours' codes (``n_new x k`` small ints): the same
-tied pairs, in ``argwhere``'s order, get the same permutation draw.
+are counted from the neighbours' codes by a kernel (no ``n_new x k`` block):
+the same tied pairs, in ``argwhere``'s order, get the same permutation draw.
+With many levels the k-NN runs on the codes themselves
+(:mod:`gpusmote.kernels.mixed_neighbors`), never on one-hot rows.
 
 SMOTEN:
 
@@ -28,6 +30,7 @@ O(n_class^2).
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import os
@@ -51,15 +54,15 @@ from sklearn_compat.utils._dataframe import is_pandas_df
 from sklearn_compat.utils._indexing import _get_column_indices
 from sklearn_compat.utils.validation import validate_data
 
-from gpusmote.devices._backend import CPU, Backend
+from gpusmote.devices._backend import CPU, Backend, for_size
 from gpusmote.devices._input import device_kind, like, to_host
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import ClassPlan, plan_classes
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
-from gpusmote.kernels import categorical
-from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
+from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors
+from gpusmote.neighbors._cpu import scale_from_ranges
 from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIES_PARAMETER, DeviceOverSampler
 
@@ -72,8 +75,8 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
                          else os.cpu_count() or 1, 8))
 
 
-#: Bytes beyond which SMOTENC's per-class k-NN rows (continuous columns plus the
-#: scaled one-hot columns) stay sparse instead of dense.
+#: Bytes of SMOTENC's dense per-class k-NN rows (continuous columns plus the
+#: scaled one-hot columns) beyond which the k-NN runs on the codes instead.
 SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
 
 
@@ -405,13 +408,18 @@ class SMOTENC(_CategoricalOverSampler):
     sampling_strategy : float, str, dict or callable, default='auto'
     random_state : int, RandomState instance or None, default=None
     k_neighbors : int or estimator, default=5
-        An int runs gpusmote's exact k-NN on the class's continuous columns
-        plus its one-hot columns scaled by ``median_std_ / sqrt(2)`` (a dense
-        ``n_class x (n_continuous + n_levels)`` float64 block). An estimator
-        is cloned and fitted on imbalanced-learn's sparse matrix, as there.
+        An int runs gpusmote's exact k-NN under imbalanced-learn's metric
+        (continuous columns plus one-hot columns scaled by ``median_std_ /
+        sqrt(2)``): on dense one-hot rows while a class's take at most
+        :data:`SMOTENC_DENSE_KNN_BYTES` (a GEMM search), else from the codes
+        (a brute force with the same float64 distances, ``n_continuous +
+        n_categorical`` operations a pair). An estimator is cloned and fitted
+        on imbalanced-learn's sparse matrix, as there.
     device : {'auto', 'cpu', 'cuda'}, default='auto'
-        Where the k-NN runs (sparse input: the CPU). The rest runs on the
-        host.
+        Where the k-NN and the generation (interpolation and the categorical
+        mode, :mod:`gpusmote.kernels.categorical_ties`) run; sparse input
+        runs on the CPU. Small data (up to 4M elements) takes a NumPy path
+        with the same results.
     rng : {'imblearn', 'philox'}, default='imblearn'
         ``'imblearn'``: imbalanced-learn's draws (bit-identical output).
         ``'philox'``: counter-based, new row j of a class depends only on
@@ -514,7 +522,7 @@ class SMOTENC(_CategoricalOverSampler):
         if is_sparse and self.device == "cuda":
             warnings.warn("sparse input is resampled on the CPU; device='cuda' applies to dense input.",
                           UserWarning, stacklevel=3)
-        backend = CPU if is_sparse else resolve_device(self.device)
+        backend = for_size(CPU if is_sparse else resolve_device(self.device), X, self.ties)
         self.device_ = backend.name
         y = y.view(np.dtype(y.dtype.str))  # returned rows carry no cached labels
 
@@ -587,32 +595,24 @@ class SMOTENC(_CategoricalOverSampler):
             rows, cols, steps = (np.concatenate(parts) for parts in zip(*(
                 (c.rows, c.cols, c.steps) for c in
                 iter_philox_draws(seed, position, len(continuous), k, n_samples, CPU))))
-            steps = steps[:, np.newaxis]
         else:
             # imbalanced-learn's _make_samples draws, then _generate_samples' rs2
             random_state = check_random_state(self.random_state)
             samples_indices = random_state.randint(low=0, high=table.size, size=n_samples)
-            steps = 1.0 * random_state.uniform(size=n_samples)[:, np.newaxis]
+            steps = 1.0 * random_state.uniform(size=n_samples)
             rows = np.floor_divide(samples_indices, k)
             cols = np.mod(samples_indices, k)
-        diffs = continuous[table[rows, cols]] - continuous[rows]
-        new_continuous = (continuous[rows] + steps * diffs).astype(dtype)
-        new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
-
         one = np.ones(1, dtype=dtype)[0] if math.isclose(median_std, 0) else scaled
         ties = _tie_table(one, k)
-        neighbors = table[rows]
-        new_codes = np.empty((n_samples, len(widths)), dtype=np.int64)
         if self.rng == "philox":
-            for f, width in enumerate(widths):
-                uniforms = np.concatenate([c.steps for c in iter_philox_draws(
-                    seed, position, 1, 1, n_samples, CPU, stream=f + 1)])
-                new_codes[:, f] = _mode_with_uniforms(codes[:, f][neighbors], width, ties, uniforms)
-            return new_continuous, new_codes
-        rng = check_random_state(self.random_state)
-        for f, width in enumerate(widths):
-            new_codes[:, f] = _mode_with_ties(codes[:, f][neighbors], width, ties, rng)
-        return new_continuous, new_codes
+            # feature f's ties take stream f + 1's uniforms
+            tie_break = np.stack([np.concatenate([c.steps for c in iter_philox_draws(
+                seed, position, 1, 1, n_samples, CPU, stream=f + 1)]) for f in range(len(widths))], axis=1)
+        else:
+            # after the rows and steps, imbalanced-learn's one permutation per feature
+            tie_break = check_random_state(self.random_state)
+        generate = _generate_numpy if backend.small else functools.partial(_generate, backend)
+        return generate(continuous, codes, table, rows, cols, steps, widths, ties, tie_break)
 
     def _neighbor_table(self, continuous, codes, widths, scaled, backend: Backend) -> np.ndarray:
         """Each class row's k nearest other class rows under imbalanced-learn's
@@ -636,13 +636,12 @@ class SMOTENC(_CategoricalOverSampler):
         # One more than k with ties='imblearn': the k-th against the next is checked too.
         width = k if self.ties == "index" else min(k + 1, n_rows - 1)
         if n_rows * (continuous.shape[1] + sum(widths)) * 8 > SMOTENC_DENSE_KNN_BYTES:
-            # Many levels: the same rows kept sparse (a row's nonzeros are its
-            # continuous values and one entry per categorical feature); the
-            # sparse search's table is the dense search's, bit for bit.
+            # Many levels: the distances from the codes (the one-hot rows'
+            # bit for bit); the scikit-learn check gets the rows as CSR.
+            table = _mixed_kneighbors(continuous, codes, widths, scaled, width, backend)
             one_hot = _one_hot(codes, widths, offsets, np.float64, float(scaled))
             rows = sparse.hstack((sparse.csr_matrix(continuous.astype(np.float64)), one_hot),
                                  format="csr")
-            table = sparse_kneighbors_excluding_self(rows, width)
         else:
             # dense rows whose squared Euclidean distances are imbalanced-learn's
             rows = np.zeros((n_rows, continuous.shape[1] + sum(widths)), dtype=np.float64)
@@ -668,6 +667,99 @@ class SMOTENC(_CategoricalOverSampler):
             X_res.indices = col_indices
             return X_res
         return np.hstack((continuous, decoded))[:, order]
+
+
+def _mixed_kneighbors(continuous: np.ndarray, codes: np.ndarray, widths: list[int], scaled,
+                      width: int, backend: Backend) -> np.ndarray:
+    """Each class row's ``width`` nearest other rows of ``[continuous |
+    one-hot * scaled]`` (host int64 table), computed from the codes by
+    :mod:`gpusmote.kernels.mixed_neighbors` on ``backend``'s device: the
+    dense search's table, with its scale from the one-hot rows' column ranges."""
+    n_rows = continuous.shape[0]
+    level = float(scaled)
+    lowest, highest = [continuous.min(axis=0).astype(np.float64)], [continuous.max(axis=0).astype(np.float64)]
+    for f, n_levels in enumerate(widths):
+        counts = np.bincount(codes[:, f], minlength=n_levels)
+        # a level's one-hot column holds `level` in its rows, 0.0 in the others
+        everywhere, somewhere = counts == n_rows, counts > 0
+        lowest.append(np.where(everywhere, level, np.where(somewhere, min(level, 0.0), 0.0)))
+        highest.append(np.where(everywhere, level, np.where(somewhere, max(level, 0.0), 0.0)))
+    scale = scale_from_ranges(np.concatenate(lowest), np.concatenate(highest))
+    difference = level * scale  # exact: a power of two
+    xp = backend.xp
+    out_d = xp.empty((n_rows, width), dtype=np.float64)
+    out_j = xp.empty((n_rows, width), dtype=np.int64)
+    mixed_neighbors.mixed_kneighbors(backend.to_device(np.ascontiguousarray(continuous)),
+                                     backend.to_device(np.ascontiguousarray(codes)), scale,
+                                     difference * difference, out_d, out_j, on_cuda=backend.name == "cuda")
+    return np.asarray(backend.to_host(out_j), dtype=np.int64)
+
+
+def _generate_numpy(continuous: np.ndarray, codes: np.ndarray, table: np.ndarray, rows: np.ndarray,
+                    cols: np.ndarray, steps: np.ndarray, widths: list[int], ties: np.ndarray,
+                    tie_break) -> tuple[np.ndarray, np.ndarray]:
+    """One class's new rows with NumPy (small data: no kernel is loaded).
+
+    ``tie_break``: the counter-based uniforms, shape ``(n_new, n_features)``,
+    or imbalanced-learn's RandomState (one permutation per feature)."""
+    diffs = continuous[table[rows, cols]] - continuous[rows]
+    new_continuous = (continuous[rows] + steps[:, np.newaxis] * diffs).astype(continuous.dtype)
+    new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
+    neighbors = table[rows]
+    new_codes = np.empty((rows.size, len(widths)), dtype=np.int64)
+    for f, width in enumerate(widths):
+        if isinstance(tie_break, np.ndarray):
+            new_codes[:, f] = _mode_with_uniforms(codes[:, f][neighbors], width, ties, tie_break[:, f])
+        else:
+            new_codes[:, f] = _mode_with_ties(codes[:, f][neighbors], width, ties, tie_break)
+    return new_continuous, new_codes
+
+
+def _generate(backend: Backend, continuous: np.ndarray, codes: np.ndarray, table: np.ndarray,
+              rows: np.ndarray, cols: np.ndarray, steps: np.ndarray, widths: list[int], ties: np.ndarray,
+              tie_break) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_generate_numpy` with the kernels, on ``backend``'s device: the
+    continuous columns by SMOTE's interpolation kernel (imbalanced-learn's
+    arithmetic), the levels by :mod:`gpusmote.kernels.categorical_ties`.
+    Returns host arrays."""
+    xp, on_cuda = backend.xp, backend.name == "cuda"
+    continuous_d, table_d, rows_d = (backend.to_device(np.ascontiguousarray(a))
+                                     for a in (continuous, table, rows))
+    new_continuous = xp.empty((rows.size, continuous.shape[1]), dtype=continuous.dtype)
+    backend.interpolate(new_continuous, continuous_d, continuous_d, table_d, rows_d,
+                        backend.to_device(cols), backend.to_device(steps))
+    new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
+    args = (backend.to_device(np.ascontiguousarray(codes)), table_d, rows_d,
+            backend.to_device(np.asarray(widths, dtype=np.int64)), backend.to_device(ties))
+    new_codes = xp.empty((rows.size, len(widths)), dtype=np.int64)
+    if isinstance(tie_break, np.ndarray):
+        categorical_ties.pick_by_uniforms(new_codes, *args, backend.to_device(tie_break), on_cuda=on_cuda)
+    else:
+        n_tied = xp.empty_like(new_codes)
+        categorical_ties.tied_counts(n_tied, *args, on_cuda=on_cuda)
+        positions, offsets = _permutation_positions(backend.to_host(n_tied), tie_break)
+        categorical_ties.pick_by_positions(new_codes, *args, backend.to_device(positions),
+                                           backend.to_device(offsets), on_cuda=on_cuda)
+    return backend.to_host(new_continuous), backend.to_host(new_codes)
+
+
+def _permutation_positions(n_tied: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
+    """imbalanced-learn's permutations of the tied (row, level) pairs, one per
+    feature in order: ``positions[p]`` is pair p's place in its feature's
+    permutation; ``offsets[j, f]`` is where element (j, f)'s pairs start
+    (pairs listed feature by feature, rows ascending, as ``argwhere``)."""
+    offsets = np.empty(n_tied.shape, dtype=np.int64)
+    parts, start = [], 0
+    for f in range(n_tied.shape[1]):
+        counts = n_tied[:, f]
+        offsets[:, f] = start + np.cumsum(counts) - counts
+        m = int(counts.sum())
+        position = np.empty(m, dtype=np.int64)
+        position[rng.permutation(m)] = np.arange(m)
+        parts.append(position)
+        start += m
+    positions = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    return positions, offsets
 
 
 def _one_hot(codes: np.ndarray, widths: list[int], offsets: np.ndarray, dtype, value) -> sparse.csr_matrix:
