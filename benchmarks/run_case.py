@@ -7,8 +7,15 @@ slice (JIT loading, thread pools), then times the first full-size call and
 (the kernel's high-water mark, reset just before it) minus its RSS just before
 it: what resampling costs beyond the loaded input.
 IMPL is ``imbalanced-learn``, ``gpusmote-cpu`` or ``gpusmote-cuda``; ``--sampler``
-picks the sampler (:data:`SAMPLERS`, default SMOTE), the same class and parameters
-on both sides.
+picks the sampler (:data:`SAMPLERS` or :data:`MIXED_SAMPLERS`, default SMOTE), the
+same class and parameters on both sides; an optional ``params.json`` in DATA_DIR
+adds the data set's own parameters (SMOTENC's ``categorical_features``).
+
+``--memory-limit BYTES`` caps the process's address space (RLIMIT_AS) before
+anything runs, so a sampler that asks for more than the machine has fails with
+MemoryError instead of swapping; a MemoryError is written to RESULT_JSON
+(``error``, ``memory_error``: NumPy's "Unable to allocate 35.9 GiB for an array
+with shape ...") with exit status 0, as an outcome to report, not a crash.
 """
 
 from __future__ import annotations
@@ -16,6 +23,7 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import os
 import resource
 import statistics
 import time
@@ -42,6 +50,22 @@ SAMPLERS = {
     "SMOTETomek": ("combine.SMOTETomek", {}),
 }
 
+#: The categorical samplers, apart from :data:`SAMPLERS` (whose samplers run on
+#: any continuous data, as benchmarks.ties and benchmarks.quality do): they need
+#: the categorical workloads (benchmarks/mixed_workloads.py) and, SMOTENC, their
+#: ``categorical_features``.
+MIXED_SAMPLERS = {
+    "SMOTENC": ("SMOTENC", {"k_neighbors": 5}),
+    "SMOTEN": ("SMOTEN", {"k_neighbors": 5}),
+}
+
+#: Every sampler the benchmark can compare.
+ALL_SAMPLERS = {**SAMPLERS, **MIXED_SAMPLERS}
+
+#: Rows of the warm-up slice's head for the categorical samplers: imbalanced-learn's
+#: SMOTENC holds new rows x k x one-hot width, too much to spend on a warm-up.
+MIXED_WARM_UP_HEAD = 1_000
+
 
 def sampler_class(package: str, class_name: str):
     """``package``'s class for a :data:`SAMPLERS` class name: ``"SMOTE"`` from
@@ -57,7 +81,7 @@ def make_sampler(package: str, name: str, **extra):
     ``gpusmote``), seeded when it takes a seed (the cleaners draw nothing)."""
     import inspect
 
-    class_name, params = SAMPLERS[name]
+    class_name, params = ALL_SAMPLERS[name]
     cls = sampler_class(package, class_name)
     seed = {"random_state": SEED} if "random_state" in inspect.signature(cls).parameters else {}
     return cls(**seed, **params, **extra)
@@ -100,7 +124,7 @@ def digest(X: np.ndarray, y: np.ndarray) -> str:
     return h.hexdigest()
 
 
-def _imblearn_sampler(name: str = "SMOTE"):
+def _imblearn_sampler(name: str = "SMOTE", **extra):
     """imbalanced-learn's sampler, with its k-NN and (SMOTE family) generation timed."""
     from imblearn.over_sampling._smote.base import BaseSMOTE
     from sklearn.neighbors import NearestNeighbors
@@ -122,11 +146,42 @@ def _imblearn_sampler(name: str = "SMOTE"):
     timed(NearestNeighbors, "fit", "knn")
     timed(NearestNeighbors, "kneighbors", "knn")
     timed(BaseSMOTE, "_make_samples", "generate")
-    return make_sampler("imblearn", name), times
+    return make_sampler("imblearn", name, **extra), times
 
 
-def _gpusmote_sampler(device: str, name: str = "SMOTE"):
-    return make_sampler("gpusmote", name, device=device), None
+def _gpusmote_sampler(device: str, name: str = "SMOTE", **extra):
+    return make_sampler("gpusmote", name, device=device, **extra), None
+
+
+def load_params(data_dir: str) -> dict:
+    """The data set's own sampler parameters (``params.json``), or none."""
+    path = f"{data_dir}/params.json"
+    if not os.path.exists(path):
+        return {}
+    with open(path) as params:
+        return json.load(params)
+
+
+def limit_address_space(limit_bytes: int) -> None:
+    """Cap this process's virtual address space (RLIMIT_AS) at ``limit_bytes``:
+    an allocation beyond it raises MemoryError rather than swapping the machine."""
+    _, hard = resource.getrlimit(resource.RLIMIT_AS)
+    if hard != resource.RLIM_INFINITY:
+        limit_bytes = min(limit_bytes, hard)
+    resource.setrlimit(resource.RLIMIT_AS, (limit_bytes, hard))
+
+
+def memory_error_result(impl: str, error: MemoryError, rss_before: int, input_bytes: int) -> dict:
+    """The result of a call that ran out of memory: NumPy's message (what it
+    asked for) and the peak RSS beyond the input until then."""
+    message = str(error) or "MemoryError (no size given)"
+    return {
+        "impl": impl,
+        "error": f"MemoryError: {message}",
+        "memory_error": message,
+        "peak_extra_bytes": max(0, peak_rss_bytes() - rss_before),
+        "input_bytes": input_bytes,
+    }
 
 
 def _warm_up_slice(y: np.ndarray, head: int = 5_000, per_class: int = 20) -> np.ndarray:
@@ -139,11 +194,12 @@ def _warm_up_slice(y: np.ndarray, head: int = 5_000, per_class: int = 20) -> np.
 def run(data_dir: str, impl: str, repeat: int, sampler_name: str = "SMOTE") -> dict:
     X = np.load(f"{data_dir}/X.npy")
     y = np.load(f"{data_dir}/y.npy")
+    params = load_params(data_dir)
     if impl == "imbalanced-learn":
-        sampler, times = _imblearn_sampler(sampler_name)
+        sampler, times = _imblearn_sampler(sampler_name, **params)
     else:
-        sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"), sampler_name)
-    warm = _warm_up_slice(y)
+        sampler, times = _gpusmote_sampler(impl.removeprefix("gpusmote-"), sampler_name, **params)
+    warm = _warm_up_slice(y, **({"head": MIXED_WARM_UP_HEAD} if sampler_name in MIXED_SAMPLERS else {}))
     if impl != "imbalanced-learn":
         # The warm-up loads what the full-size call runs: the kernels, not the
         # small-data path that a slice this size would take (first calls are
@@ -169,13 +225,16 @@ def run(data_dir: str, impl: str, repeat: int, sampler_name: str = "SMOTE") -> d
 
     reset_peak_rss()
     rss_before = current_rss_bytes()
-    wall, phases, X_res, y_res = one_call()
+    try:
+        wall, phases, X_res, y_res = one_call()
+    except MemoryError as error:
+        return memory_error_result(impl, error, rss_before, int(X.nbytes + y.nbytes))
     peak_extra = max(0, peak_rss_bytes() - rss_before)
     result = {
         "impl": impl,
         "wall_s": wall,
-        "knn_s": phases.get("knn", 0.0),
-        "generate_s": phases.get("generate", 0.0),
+        "knn_s": phases.get("knn"),  # None: a phase the sampler does not report
+        "generate_s": phases.get("generate"),
         "peak_extra_bytes": peak_extra,
         "input_bytes": int(X.nbytes + y.nbytes),
         "output_bytes": int(X_res.nbytes + y_res.nbytes),
@@ -194,9 +253,17 @@ def main(argv=None) -> None:
     parser.add_argument("impl", choices=["imbalanced-learn", "gpusmote-cpu", "gpusmote-cuda"])
     parser.add_argument("result_json")
     parser.add_argument("--repeat", type=int, default=1)
-    parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE")
+    parser.add_argument("--sampler", choices=list(ALL_SAMPLERS), default="SMOTE")
+    parser.add_argument("--memory-limit", type=int, default=None, metavar="BYTES",
+                        help="cap the address space (RLIMIT_AS); MemoryError is reported (default: none)")
     args = parser.parse_args(argv)
-    result = run(args.data_dir, args.impl, args.repeat, args.sampler)
+    if args.memory_limit:
+        limit_address_space(args.memory_limit)
+    try:
+        result = run(args.data_dir, args.impl, args.repeat, args.sampler)
+    except MemoryError as error:  # outside the measured call (warm-up, loading)
+        result = {"impl": args.impl, "error": f"MemoryError: {error}", "memory_error": str(error)}
+    result["memory_limit_bytes"] = args.memory_limit
     with open(args.result_json, "w") as out:
         json.dump(result, out)
 

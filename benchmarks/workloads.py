@@ -3,6 +3,11 @@
 Each is a :func:`gpusmote.datasets.make_imbalanced` data set (overlapping
 Gaussian clusters per class, no duplicate rows) with the shape of a real
 use case. ``quick`` variants keep the proportions at a fraction of the rows.
+
+The categorical samplers (SMOTENC, SMOTEN) run only on the categorical
+workloads of benchmarks/mixed_workloads.py and the other samplers only on
+these: :func:`workloads_for` gives a sampler's workloads and
+:func:`check_pairing` rejects a wrong pairing with a clear message.
 """
 
 from __future__ import annotations
@@ -11,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks.mixed_workloads import MIXED_WORKLOADS, MixedWorkload
 from gpusmote.datasets import make_imbalanced
 
 
@@ -27,6 +33,15 @@ class Workload:
     @property
     def n_rows(self) -> int:
         return sum(self.class_counts)
+
+    @property
+    def itemsize(self) -> int:
+        """Bytes per element of ``X`` (float32)."""
+        return 4
+
+    def sampler_params(self) -> dict:
+        """Constructor parameters the data set needs: none (all columns continuous)."""
+        return {}
 
     def build(self) -> tuple[np.ndarray, np.ndarray]:
         """The data set's (X, y), identical on every call."""
@@ -65,10 +80,46 @@ WORKLOADS: dict[str, Workload] = {
 }
 
 
-def get_workload(name: str, quick: bool = False) -> Workload:
-    """A workload by name; ``quick`` gives its scaled-down variant."""
-    workload = WORKLOADS[name.removesuffix("-quick")]
+#: The samplers that take categorical columns; they run only on MIXED_WORKLOADS.
+CATEGORICAL_SAMPLERS = ("SMOTENC", "SMOTEN")
+
+#: Every workload by name, continuous and categorical.
+ALL_WORKLOADS: dict[str, Workload | MixedWorkload] = {**WORKLOADS, **MIXED_WORKLOADS}
+
+
+def get_workload(name: str, quick: bool = False) -> Workload | MixedWorkload:
+    """A workload by name (of :data:`ALL_WORKLOADS`); ``quick`` gives its
+    scaled-down variant."""
+    workload = ALL_WORKLOADS[name.removesuffix("-quick")]
     return workload.scaled(QUICK_FRACTION) if quick or name.endswith("-quick") else workload
+
+
+def workloads_for(sampler: str) -> list[str]:
+    """The workloads ``sampler`` runs on: SMOTENC's and SMOTEN's categorical
+    ones for those two, the continuous :data:`WORKLOADS` for every other."""
+    if sampler in CATEGORICAL_SAMPLERS:
+        return [name for name, w in MIXED_WORKLOADS.items() if w.sampler == sampler]
+    return list(WORKLOADS)
+
+
+def check_pairing(sampler: str, names: list[str]) -> None:
+    """Raise ValueError, saying which workloads fit, when a workload of ``names``
+    does not go with ``sampler`` (see :func:`workloads_for`)."""
+    valid = workloads_for(sampler)
+    wrong = [name for name in names if name.removesuffix("-quick") not in valid]
+    if not wrong:
+        return
+    kinds = []
+    for name in wrong:
+        workload = ALL_WORKLOADS.get(name.removesuffix("-quick"))
+        if workload is None:
+            kinds.append(f"{name!r} is no workload")
+        elif isinstance(workload, MixedWorkload):
+            kinds.append(f"{name!r} is a categorical workload for {workload.sampler} only")
+        else:
+            kinds.append(f"{name!r} is a continuous workload (no categorical columns)")
+    raise ValueError(f"sampler {sampler} cannot run on: {'; '.join(kinds)}. "
+                     f"{sampler}'s workloads: {', '.join(valid)}.")
 
 
 #: Share of the rows a ``--quick`` run keeps.
