@@ -159,7 +159,8 @@ def run_resample(args: argparse.Namespace) -> int:
         sampling_strategy=args.sampling_strategy, k_neighbors=args.k_neighbors,
         random_state=args.random_state, device=args.device, rng=args.rng,
         chunk_rows=args.chunk_rows, passthrough=args.passthrough, features=args.columns,
-        drop=args.drop, indicator=args.indicator, overwrite=args.overwrite,
+        drop=args.drop, indicator=args.indicator, categorical=args.categorical,
+        overwrite=args.overwrite,
         progress=not args.quiet, space_check=args.space_check,
     )
     summary = resample_file(options)
@@ -171,7 +172,7 @@ def run_resample(args: argparse.Namespace) -> int:
 
 
 #: Options of the single-process command that ``--scheduler`` does not take.
-_SINGLE_PROCESS_ONLY = {"indicator": "--indicator"}
+_SINGLE_PROCESS_ONLY = {"indicator": "--indicator", "categorical": "--categorical"}
 
 
 def _run_resample_on_dask(args: argparse.Namespace) -> int:
@@ -217,7 +218,10 @@ def _print_summary(summary: dict) -> None:
         print(f"  random_state {seed} (drawn; add --random-state {seed} to repeat this run)")
     else:
         print(f"  random_state {seed}")
-    print(f"  features: {len(summary['features'])}; passed through: "
+    categorical = summary.get("categorical") or []
+    print(f"  features: {len(summary['features'])}"
+          + (f" ({len(categorical)} categorical: {', '.join(map(repr, categorical))}; SMOTENC)"
+             if categorical else "") + "; passed through: "
           f"{', '.join(map(repr, summary['passthrough'])) or 'none'}"
           + (f"; dropped: {', '.join(map(repr, summary['dropped']))}" if summary["dropped"] else "")
           + (f"; indicator column: {summary['indicator']!r}" if summary["indicator"] else ""))
@@ -244,11 +248,15 @@ added, a changed or removed one bumps schema_version):
   parameters          what was asked: target, sampling_strategy, k_neighbors,
                       random_state (the one used, drawn or given), device,
                       rng, chunk_rows, columns, drop, passthrough, indicator
+                      (and categorical, when --categorical was given)
   random_state        the seed used: rerun with --random-state SEED for the
                       same output, byte for byte
   random_state_drawn  true if no --random-state was given and it was drawn
   device, rng         where it ran (cpu/cuda) and the random stream
   features            the feature columns, in order
+  categorical         only when some feature is categorical: those features
+                      (--categorical and dictionary columns)
+  sampler             "SMOTENC", beside categorical; both absent: SMOTE ran
   passthrough         the columns copied for original rows, null in synthetic
   index_columns       columns taken for an index (pandas metadata, or the
                       unnamed first CSV column to_csv() writes): passed through
@@ -260,7 +268,8 @@ added, a changed or removed one bumps schema_version):
   synthetic_counts    {label: synthetic rows}
   removed_leftovers   temporary files of killed runs that were removed
   seconds             pass1_count_collect, knn, pass2_write_originals,
-                      generate_write_synthetic, total
+                      generate_write_synthetic, total (SMOTENC: its k-NN is
+                      in generate_write_synthetic, knn is about 0)
 """
 
 _COLUMNS_HELP = """\
@@ -275,6 +284,19 @@ Name lists take commas or repeated flags: --passthrough id,ts or
 An index is never a feature: a pandas index stored in a Parquet/Arrow file,
 and an unnamed first column (named "" or "Unnamed: 0": what df.to_csv()
 writes). Name it in --columns to use it as a feature anyway.
+
+categorical features (SMOTENC): --categorical names feature columns whose
+values are levels, not numbers (added to --columns when that is given);
+the sampler is then SMOTENC, the other features continuous. Dictionary
+columns (what a pandas category column becomes in Parquet/Arrow) are
+categorical without the flag, as imbalanced-learn's
+categorical_features="auto" takes a DataFrame's category columns; text and
+boolean columns need the flag. The output equals gpusmote.SMOTENC (so
+imbalanced-learn's SMOTENC, for --rng imblearn) on the whole file in pandas,
+categorical_features the categorical columns in feature order; categorical
+columns keep their type and levels. CSV categorical columns are read as
+text. SMOTENC holds each over-sampled class's rows in pandas and runs in
+memory one class at a time: slower than SMOTE and more memory per row.
 """
 
 
@@ -325,7 +347,8 @@ def build_parser() -> argparse.ArgumentParser:
         description="SMOTE a file in two streaming passes: only the over-sampled classes are held "
                     "in memory. Formats by extension: .parquet/.pq, .csv, .arrow/.feather/.ipc. "
                     "Feature columns must be numeric (CSV features are read as float64, CSV "
-                    "passthrough columns as text). The output is written to a temporary file and "
+                    "passthrough columns as text), or categorical (SMOTENC: --categorical, "
+                    "dictionary columns). The output is written to a temporary file and "
                     "renamed when complete; temporary files that killed runs left beside the "
                     "output are removed. Progress bars (pass 1, k-NN, pass 2 through the last "
                     "synthetic row) go to stderr when it is a terminal.",
@@ -353,6 +376,10 @@ def build_parser() -> argparse.ArgumentParser:
                           metavar="COL[,COL...]",
                           help="non-feature columns (ids, timestamps): copied for original rows, "
                                "null in synthetic ones (default: none, besides an index)")
+    resample.add_argument("--categorical", type=parse_names, action="extend", default=[],
+                          metavar="COL[,COL...]",
+                          help="categorical feature columns: run SMOTENC (default: none, "
+                               "besides dictionary columns; see below)")
     resample.add_argument("--indicator", metavar="COL", default=None,
                           help="add a boolean column COL, true on synthetic rows "
                                "(default: none)")
@@ -388,7 +415,7 @@ def _add_common(parser: argparse.ArgumentParser) -> None:
 
 
 #: Options that take a list of column names (commas or repeated flags).
-LIST_OPTIONS = ("--columns", "--drop", "--passthrough")
+LIST_OPTIONS = ("--columns", "--drop", "--passthrough", "--categorical")
 
 
 def _parse(parser: argparse.ArgumentParser, argv: list[str] | None) -> argparse.Namespace:

@@ -17,6 +17,12 @@ in memory. It is written to a temporary file beside the destination and
 renamed into place only when complete; any failure or interrupt removes it,
 and the input is only ever read.
 
+With categorical feature columns (``--categorical``, dictionary columns) the
+sampler is SMOTENC: pass 1 keeps the over-sampled classes' feature rows as
+Arrow batches and every categorical column's levels, and after the original
+rows each class is resampled by the public :class:`gpusmote.SMOTENC` on its own
+rows (see gpusmote.io._categorical); the output is SMOTENC's on the whole file.
+
 A run holds an exclusive ``flock`` on its temporary file for as long as it
 lives; the kernel drops it when the process dies, even by SIGKILL. So a later
 run to the same destination can tell the temporary files of dead runs (it can
@@ -97,6 +103,9 @@ class Options:
     drop: list[str] = field(default_factory=list)
     #: Name of an added boolean column, True on synthetic rows (``--indicator``).
     indicator: str | None = None
+    #: Categorical feature columns (``--categorical``): SMOTENC instead of SMOTE
+    #: (dictionary feature columns are categorical without it).
+    categorical: list[str] = field(default_factory=list)
     overwrite: bool = False
     #: Progress bars and notes (removed leftovers) on stderr.
     progress: bool = True
@@ -110,9 +119,14 @@ class _Collected:
     """Pass 1's result."""
 
     counts: Counter
-    rows: dict  # label -> list of feature matrices, file order
+    rows: dict  # label -> list of feature matrices (SMOTENC: feature batches), file order
     dropped: set
     dictionaries: Dictionaries
+    #: SMOTENC only: label -> list of label arrays beside ``rows``; label ->
+    #: (first feature row, its label array); the categorical levels.
+    labels: dict = field(default_factory=dict)
+    firsts: dict = field(default_factory=dict)
+    levels: object = None
 
 
 def _labels_of(batch, columns: Columns, first_row: int) -> np.ndarray:
@@ -161,6 +175,52 @@ def _collect(options: Options, columns: Columns, wanted=None) -> _Collected:
             first_row += batch.num_rows
             progress.update(batch.num_rows)
     return _Collected(counts, rows, dropped, dictionaries)
+
+
+def _collect_categorical(options: Options, columns: Columns, schema: pa.Schema,
+                         wanted=None) -> _Collected:
+    """:func:`_collect` for SMOTENC: the kept rows are Arrow batches of the
+    feature columns (with their labels); also every categorical column's
+    levels and the first row of every class."""
+    from gpusmote.io._categorical import Levels
+
+    source = read_batches(options.input, options.chunk_rows, columns.read_types, columns.kept)
+    counts, rows, labels_kept, firsts, dropped, kept_bytes = Counter(), {}, {}, {}, set(), 0
+    dictionaries, levels = Dictionaries(source.schema), Levels(columns, schema)
+    continuous = dataclasses.replace(columns, features=columns.continuous)
+    description = "pass 1/2: count, collect" if wanted is None else "extra pass: collect"
+    first_row = 0
+    with PassProgress(description, source.total_rows, source.total_bytes, source.bytes_read,
+                      options.progress) as progress:
+        for batch in source.batches:
+            y = _labels_of(batch, columns, first_row)
+            dictionaries.add(batch)
+            for name in columns.categorical:
+                check_no_nulls(batch.column(name), f"categorical column {name!r}", first_row)
+            _check_finite(feature_matrix(batch, continuous, first_row), continuous, first_row)
+            levels.add(batch)
+            features = batch.select(columns.features)
+            labels, first, inverse = np.unique(y, return_index=True, return_inverse=True)
+            counts.update(dict(zip(labels.tolist(), np.bincount(inverse).tolist())))
+            for code, label in enumerate(labels.tolist()):
+                if label not in firsts:
+                    firsts[label] = (features.take([int(first[code])]),  # a copy
+                                     y[int(first[code]) : int(first[code]) + 1])
+                keep = label not in dropped if wanted is None else label in wanted
+                if keep:
+                    mask = inverse == code
+                    block = features.filter(pa.array(mask))
+                    rows.setdefault(label, []).append(block)
+                    labels_kept.setdefault(label, []).append(y[mask])
+                    kept_bytes += block.nbytes
+            while wanted is None and kept_bytes > options.collect_budget_bytes and rows:
+                largest = max(rows, key=lambda lab: sum(b.nbytes for b in rows[lab]))
+                kept_bytes -= sum(b.nbytes for b in rows.pop(largest))
+                labels_kept.pop(largest)
+                dropped.add(largest)
+            first_row += batch.num_rows
+            progress.update(batch.num_rows)
+    return _Collected(counts, rows, dropped, dictionaries, labels_kept, firsts, levels)
 
 
 def _sampling_strategy(sampler, counts: Counter) -> tuple[list, dict]:
@@ -213,7 +273,11 @@ def _read_columns(options: Options) -> tuple[pa.Schema, Columns]:
             only_header = " (only a header)" if file_format(options.input) == "csv" else ""
             raise ValueError(f"{options.input} has no rows{only_header}")
         split = dict(target=options.target, passthrough=options.passthrough,
-                     features=options.features, drop=options.drop, indicator=options.indicator)
+                     features=options.features, drop=options.drop, indicator=options.indicator,
+                     categorical=list(options.categorical))
+        if file_format(options.input) == "csv":  # categorical CSV columns are read as text
+            schema = pa.schema([f.with_type(pa.string()) if f.name in options.categorical else f
+                                for f in schema])
         columns = split_columns(schema, **split)
         if file_format(options.input) == "csv":  # types that do not depend on the rows read first
             read_types = csv_column_types(schema, columns)
@@ -405,8 +469,16 @@ def estimated_output_bytes(input_bytes: int, n_rows: int, n_synthetic: int,
     input's bytes per row or its features' binary size, whichever is less
     (interpolated values compress badly, but its passthrough values are null).
     """
-    width = sum(schema.field(name).type.bit_width // 8 for name in columns.features)
+    width = sum(_value_bytes(schema.field(name).type) for name in columns.features)
     return int(input_bytes + n_synthetic * min(input_bytes / max(n_rows, 1), width))
+
+
+def _value_bytes(type_: pa.DataType) -> int:
+    """Bytes of one value of ``type_``; 8 for text (a guess: levels are short)."""
+    try:
+        return type_.bit_width // 8
+    except ValueError:  # not fixed width
+        return 8
 
 
 def _check_space(options: Options, columns: Columns, schema: pa.Schema, counts: Counter,
@@ -463,25 +535,39 @@ def resample_file(options: Options) -> dict:
         print(f"gpusmote: removed temporary file(s) left by killed runs: "
               f"{', '.join(map(str, removed))}", file=sys.stderr)
     # Created first: an unwritable destination fails before any work.
+    categorical = bool(columns.categorical)
+    collect = (_collect if not categorical else
+               lambda options, columns, wanted=None: _collect_categorical(options, columns, schema,
+                                                                          wanted))
     with _Partial(options.output) as partial:
         try:
             with times.phase("pass1_count_collect"):
-                collected = _collect(options, columns)
+                collected = collect(options, columns)
                 labels, strategy = _sampling_strategy(sampler, collected.counts)
                 if options.space_check:
                     _check_space(options, columns, out_schema, collected.counts, strategy)
                 wanted = {lab for lab, n in strategy.items() if n > 0}
                 if wanted & collected.dropped:
-                    extra = _collect(options, columns, wanted & collected.dropped)
+                    extra = collect(options, columns, wanted & collected.dropped)
                     collected.rows.update(extra.rows)
+                    collected.labels.update(extra.labels)
             backend = resolve_device(options.device)
-            sampler.device_ = backend.name
-            find_neighbors = neighbor_finder(sampler.k_neighbors, backend)[0]
-            draws = draw_source(sampler.rng, sampler.random_state, backend)
+            sampler.device_ = device_name = backend.name
             order = sorted(wanted, key=labels.index)
-            with times.phase("knn"):
-                classes = _neighbour_tables(options, order, collected, backend, find_neighbors)
-            collected.rows.clear()
+            with times.phase("knn"):  # SMOTENC: inside generate_write_synthetic, class by class
+                if categorical:  # SMOTENC's message, before pass 2 rather than after it
+                    for label in order:
+                        n_class, k = collected.counts[label], options.k_neighbors
+                        if n_class <= k:
+                            raise ValueError(
+                                f"Expected n_neighbors <= n_samples_fit, but n_neighbors = "
+                                f"{k + 1}, n_samples_fit = {n_class}, n_samples = {n_class}")
+                else:
+                    find_neighbors = neighbor_finder(sampler.k_neighbors, backend)[0]
+                    draws = draw_source(sampler.rng, sampler.random_state, backend)
+                    classes = _neighbour_tables(options, order, collected, backend,
+                                                find_neighbors)
+                    collected.rows.clear()
             n_rows = sum(collected.counts.values())
             n_synthetic = sum(strategy[label] for label in order)
             writer = open_writer(partial.path, out_schema, file_format(options.output))
@@ -496,9 +582,15 @@ def resample_file(options: Options) -> dict:
                         _write_originals(source, columns, writer, out_schema,
                                          collected.dictionaries, progress)
                     with times.phase("generate_write_synthetic"):
-                        _write_synthetic(options, classes, strategy, labels, n_rows, draws,
-                                         backend, columns, writer, out_schema,
-                                         collected.dictionaries, progress)
+                        if categorical:
+                            device = _write_synthetic_categorical(
+                                options, order, collected, strategy, seed, columns, writer,
+                                out_schema, progress)
+                            device_name = device or device_name
+                        else:
+                            _write_synthetic(options, classes, strategy, labels, n_rows, draws,
+                                             backend, columns, writer, out_schema,
+                                             collected.dictionaries, progress)
             finally:
                 writer.close()
             partial.commit(_output_mode(options.output))
@@ -516,10 +608,16 @@ def resample_file(options: Options) -> dict:
             "rng": options.rng, "chunk_rows": options.chunk_rows,
             "columns": options.features, "drop": list(options.drop),
             "passthrough": list(options.passthrough), "indicator": options.indicator,
+            # only where given: a SMOTE run's summary keeps its keys
+            **({"categorical": list(options.categorical)} if options.categorical else {}),
         },
         "random_state": seed, "random_state_drawn": seed_drawn,
-        "device": backend.name, "rng": options.rng,
-        "features": list(columns.features), "passthrough": list(columns.passthrough),
+        "device": device_name, "rng": options.rng,
+        "features": list(columns.features),
+        # only for SMOTENC runs: a SMOTE run's summary keeps its keys
+        **({"categorical": list(columns.categorical), "sampler": "SMOTENC"} if categorical
+           else {}),
+        "passthrough": list(columns.passthrough),
         "index_columns": list(columns.index), "dropped": list(columns.dropped),
         "indicator": columns.indicator,
         "rows_in": n_rows, "rows_out": sum(after.values()), "n_synthetic": n_synthetic,
@@ -599,6 +697,34 @@ def _write_synthetic(options: Options, classes: list[tuple], strategy: dict, lab
                 writer.write_batch(synthetic_batch(piece, label, columns, schema, dictionaries))
                 done += len(piece)
                 progress.update(len(piece), note=f"class {label}: {done:,}/{plan.n_samples:,}")
+
+
+def _write_synthetic_categorical(options: Options, order: list, collected: _Collected,
+                                 strategy: dict, seed: int, columns: Columns, writer, schema,
+                                 progress: PassProgress) -> str | None:
+    """SMOTENC's synthetic rows, class by class (see gpusmote.io._categorical),
+    written after the originals; returns the device that ran them (None: no class)."""
+    from gpusmote.io._categorical import class_synthetic, synthetic_batches
+
+    categories = collected.levels.categories()
+    device = None
+    for label in order:
+        progress.describe("pass 2/2: write synthetic")
+        progress.update(0, note=f"class {label}: SMOTENC on {collected.counts[label]:,} rows")
+        others = [first for other, first in collected.firsts.items() if other != label]
+        frame, device = class_synthetic(
+            label, strategy[label], collected.rows.pop(label), np.concatenate(
+                collected.labels.pop(label)), [batch for batch, _ in others],
+            np.concatenate([y for _, y in others]) if others else np.array([]), columns,
+            categories, k_neighbors=options.k_neighbors, random_state=seed,
+            device=options.device, rng=options.rng)
+        done = 0
+        for batch in synthetic_batches(frame, label, options.chunk_rows, columns, schema,
+                                       collected.dictionaries):
+            writer.write_batch(batch)
+            done += batch.num_rows
+            progress.update(batch.num_rows, note=f"class {label}: {done:,}/{len(frame):,}")
+    return device
 
 
 def _unparsable(options: Options, error: Exception, names: list[str] | None = None) -> ValueError:

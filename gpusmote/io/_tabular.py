@@ -218,6 +218,14 @@ class Columns:
     dropped: tuple[str, ...] = ()
     #: Name of the added boolean column marking synthetic rows (``--indicator``), or None.
     indicator: str | None = None
+    #: The categorical feature columns (``--categorical`` and dictionary columns),
+    #: in ``features`` order; empty: plain SMOTE on numeric features.
+    categorical: tuple[str, ...] = ()
+
+    @property
+    def continuous(self) -> list[str]:
+        """The feature columns that are not categorical (all of them for SMOTE)."""
+        return [name for name in self.features if name not in self.categorical]
 
     def output_schema(self, schema: pa.Schema) -> pa.Schema:
         """The schema of the kept columns, passthrough columns nullable (null in
@@ -242,6 +250,23 @@ class Columns:
 
 def _is_numeric(type_: pa.DataType) -> bool:
     return pa.types.is_integer(type_) or pa.types.is_floating(type_)
+
+
+def is_auto_categorical(type_: pa.DataType) -> bool:
+    """Whether a feature column of this type is categorical without
+    ``--categorical``: a dictionary column, what a pandas ``category`` column
+    becomes in Parquet/Arrow, as imbalanced-learn's ``categorical_features="auto"``
+    takes exactly the ``CategoricalDtype`` columns (not text or bool ones)."""
+    return pa.types.is_dictionary(type_)
+
+
+def can_be_categorical(type_: pa.DataType) -> bool:
+    """Whether ``--categorical`` takes a column of this type: numbers, bool,
+    text or a dictionary of those (values pandas and ``OneHotEncoder`` sort)."""
+    if pa.types.is_dictionary(type_):
+        type_ = type_.value_type
+    return (_is_numeric(type_) or pa.types.is_boolean(type_) or pa.types.is_string(type_)
+            or pa.types.is_large_string(type_))
 
 
 def pandas_index_columns(schema: pa.Schema) -> list[str]:
@@ -279,7 +304,8 @@ def _missing(names: list[str], what: str, schema_names: list[str]) -> None:
 
 def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
                   features: list[str] | None = None, drop: list[str] = (),
-                  indicator: str | None = None) -> Columns:
+                  indicator: str | None = None,
+                  categorical: list[str] | None = None) -> Columns:
     """Target, features, passthrough and dropped columns, with clear errors.
 
     Parameters
@@ -298,6 +324,11 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
         Columns neither read nor written (``--drop``).
     indicator : str, optional
         Name of a boolean column to add, True on synthetic rows.
+    categorical : list of str, optional
+        Categorical feature columns (``--categorical``; added to ``features``
+        when that is given); dictionary feature columns are categorical too
+        (:func:`is_auto_categorical`). None: the caller runs plain SMOTE only
+        (every feature must be numeric; no detection).
 
     A pandas index (:func:`pandas_index_columns`, :func:`unnamed_index_column`)
     is passed through, never a feature, unless ``features`` names it.
@@ -306,7 +337,9 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
     ------
     ValueError
         If column names repeat, a named column is missing or has two roles,
-        or a feature column is not numeric (integer or floating point).
+        a continuous feature column is not numeric (integer or floating
+        point), a categorical one has a type :func:`can_be_categorical`
+        refuses, or every feature is categorical.
     """
     names = schema.names
     repeated = sorted(name for name, n in Counter(names).items() if n > 1)
@@ -317,19 +350,25 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
     _missing(passthrough, "passthrough column {name}", names)
     _missing(features or [], "--columns column {name}", names)
     _missing(drop, "--drop column {name}", names)
+    _missing(categorical or [], "--categorical column {name}", names)
     roles = [("target", [target]), ("--passthrough", passthrough),
-             ("--columns", features or []), ("--drop", drop)]
+             ("--columns", features or []), ("--drop", drop), ("--categorical", categorical or [])]
     for i, (role, listed) in enumerate(roles):
         for other, other_listed in roles[i + 1:]:
+            if {role, other} == {"--columns", "--categorical"}:
+                continue  # categorical columns are features: both is fine
             both = [name for name in listed if name in other_listed]
             if both:
                 raise ValueError(f"column {both[0]!r} cannot be both {role} and {other}")
+    if features is not None and categorical:
+        features = [*features, *categorical]
     if indicator is not None and indicator in names and indicator not in drop:
         raise ValueError(f"--indicator column {indicator!r} is already in the file; "
                          f"name another or --drop it")
     unnamed = unnamed_index_column(schema)
     index = [n for n in [*pandas_index_columns(schema), *([unnamed] if unnamed is not None else [])]
-             if n != target and n not in drop and n not in (features or [])]
+             if n != target and n not in drop and n not in (features or [])
+             and n not in (categorical or [])]
     if features is None:
         passthrough = list(dict.fromkeys([*passthrough, *index]))
         features = [n for n in names if n != target and n not in passthrough and n not in drop]
@@ -341,22 +380,37 @@ def split_columns(schema: pa.Schema, target: str, passthrough: list[str],
                              if n != target and n not in features and n not in drop)]))
     if not features:
         raise ValueError("no feature columns: every column is the target, passthrough or dropped")
+    chosen = set() if categorical is None else set(categorical)
+    if categorical is not None:
+        chosen |= {n for n in features if is_auto_categorical(schema.field(n).type)}
     for name in features:
         type_ = schema.field(name).type
-        if not _is_numeric(type_):
+        if name in chosen and not can_be_categorical(type_):
+            raise ValueError(f"categorical column {name!r} has type {type_}; --categorical takes "
+                             f"integer, floating point, boolean, string or dictionary columns")
+        if name not in chosen and not _is_numeric(type_):
+            hint = ("" if categorical is None or not can_be_categorical(type_)
+                    else f"--categorical {name}, ")
             raise ValueError(f"feature column {name!r} is not numeric ({type_}); pass it with "
-                             f"--passthrough {name} or --drop it")
-    dtype = np.result_type(*(schema.field(n).type.to_pandas_dtype() for n in features))
+                             f"{hint}--passthrough {name} or --drop it")
+    continuous = [n for n in features if n not in chosen]
+    if not continuous:  # SMOTENC's own message
+        raise ValueError("SMOTE-NC is not designed to work only with categorical features. "
+                         "It requires some numerical features.")
+    dtype = np.result_type(*(schema.field(n).type.to_pandas_dtype() for n in continuous))
     return Columns(target, features, passthrough, np.dtype(dtype), index=tuple(index),
-                   dropped=tuple(dict.fromkeys(drop)), indicator=indicator)
+                   dropped=tuple(dict.fromkeys(drop)), indicator=indicator,
+                   categorical=tuple(n for n in features if n in chosen))
 
 
 def csv_column_types(schema: pa.Schema, columns: Columns) -> dict[str, pa.DataType]:
     """Explicit types for reading a CSV file, so they do not depend on which
     rows a read block holds: features float64 (an integer-looking column may
     hold 1.5 further down), passthrough columns text (copied verbatim), the
-    target as :func:`read_schema` infers it (the labels pyarrow reads)."""
+    target as :func:`read_schema` infers it (the labels pyarrow reads);
+    categorical features text too (their levels as written)."""
     types = {name: pa.float64() for name in columns.features}
+    types |= {name: pa.string() for name in columns.categorical}
     types |= {name: pa.string() for name in columns.passthrough}
     types |= {name: pa.string() for name in columns.dropped}  # never read: any type parses
     types[columns.target] = schema.field(columns.target).type
@@ -447,21 +501,36 @@ def synthetic_batch(X_new: np.ndarray, label, columns: Columns, schema: pa.Schem
     n = len(X_new)
     arrays = []
     for field in schema:
-        if field.name == columns.indicator:
-            arrays.append(pa.repeat(pa.scalar(True), n))
-        elif field.name == columns.target or field.name in columns.passthrough:
-            value = label if field.name == columns.target else None
-            if field.name in dictionaries.types:
-                arrays.append(dictionaries.constant(field.name, value, n))
-            elif value is None:
-                arrays.append(pa.nulls(n, type=field.type))
-            else:
-                arrays.append(pa.repeat(pa.scalar(value, type=field.type), n))
-        else:
+        if field.name in columns.features:
             j = columns.features.index(field.name)
             values = X_new[:, j].astype(field.type.to_pandas_dtype(), copy=False)
             arrays.append(pa.array(values, type=field.type))
+        else:
+            arrays.append(_non_feature_array(field, label, n, columns, dictionaries))
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def synthetic_batch_from_arrays(features: dict[str, pa.Array], n: int, label, columns: Columns,
+                                schema: pa.Schema, dictionaries: Dictionaries) -> pa.RecordBatch:
+    """:func:`synthetic_batch` with the feature columns given as arrays of their
+    output types (dictionary columns already against the file's dictionary)."""
+    arrays = [features[field.name] if field.name in columns.features
+              else _non_feature_array(field, label, n, columns, dictionaries) for field in schema]
+    return pa.RecordBatch.from_arrays(arrays, schema=schema)
+
+
+def _non_feature_array(field: pa.Field, label, n: int, columns: Columns,
+                       dictionaries: Dictionaries) -> pa.Array:
+    """A synthetic rows' column that is not a feature: the indicator (True),
+    the label, or nulls (a passthrough column)."""
+    if field.name == columns.indicator:
+        return pa.repeat(pa.scalar(True), n)
+    value = label if field.name == columns.target else None
+    if field.name in dictionaries.types:
+        return dictionaries.constant(field.name, value, n)
+    if value is None:
+        return pa.nulls(n, type=field.type)
+    return pa.repeat(pa.scalar(value, type=field.type), n)
 
 
 def with_indicator(batch: pa.RecordBatch, columns: Columns) -> pa.RecordBatch:
