@@ -32,8 +32,15 @@ from gpusmote.devices._input import to_host
 #: lower index first without ever running scikit-learn's search.
 TIES = ("imblearn", "index")
 
-#: Rows whose neighbours are checked at a time (bounds the float64 scratch).
+#: Rows whose neighbours are checked at a time, at most (bounds the float64 scratch).
 _CHECK_CHUNK_ROWS = 8192
+#: Bytes of one chunk's neighbour rows in float64 (rows x width x features):
+#: wide rows (SMOTENC's one-hot columns) take fewer rows a chunk.
+_CHECK_CHUNK_BYTES = 16 * 2**20
+
+
+def _check_chunk_rows(width: int, n_features: int) -> int:
+    return max(1, min(_CHECK_CHUNK_ROWS, _CHECK_CHUNK_BYTES // (8 * max(1, width) * max(1, n_features))))
 _UNIT_ROUNDOFF_F64 = 2.0**-53
 
 
@@ -108,6 +115,7 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
     """(start, stop, per-row flags) for chunks of the queries, in order."""
     n_queries, width = table.shape
     n_features = points.shape[1]
+    chunk_rows = _check_chunk_rows(width, n_features)
     if sparse.issparse(points):
         same = queries_from is points  # the usual case: converted and normed once
         points = sparse.csr_matrix(points, dtype=np.float64)
@@ -118,7 +126,7 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
             queries_from = sparse.csr_matrix(queries_from, dtype=np.float64)
             query_norms = np.asarray(queries_from.multiply(queries_from).sum(axis=1)).ravel()
         host_table = np.asarray(table)
-        for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
+        for start in range(0, n_queries, _CHECK_CHUNK_ROWS):  # sparse rows: nonzeros only
             stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
             part = host_table[start:stop]
             diff = queries_from[np.repeat(rows[start:stop], width)] - points[part.ravel()]
@@ -126,8 +134,8 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
             yield start, stop, _chunk_flags(dist, query_norms[rows[start:stop]], norms[part], n_features, np)
         return
     rows = xp.asarray(rows)
-    for start in range(0, n_queries, _CHECK_CHUNK_ROWS):
-        stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
+    for start in range(0, n_queries, chunk_rows):
+        stop = min(n_queries, start + chunk_rows)
         queries = queries_from[rows[start:stop]].astype(np.float64)
         neighbours = points[table[start:stop]].astype(np.float64)
         diff = neighbours - queries[:, None, :]

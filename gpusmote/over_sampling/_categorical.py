@@ -63,6 +63,7 @@ from gpusmote.engine._resample import ClassPlan, plan_classes
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors
 from gpusmote.neighbors._cpu import scale_from_ranges
+from gpusmote.neighbors._query import SMALL_NUMPY_TERMS
 from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIES_PARAMETER, DeviceOverSampler
 
@@ -78,6 +79,10 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
 #: Bytes of SMOTENC's dense per-class k-NN rows (continuous columns plus the
 #: scaled one-hot columns) beyond which the k-NN runs on the codes instead.
 SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
+#: Distance terms (class rows^2 x one-hot row width) up to which the small-data
+#: path asks scikit-learn for a class's SMOTENC table (ties='imblearn'): ~0.03 s
+#: at 1,000 x 220 on the 2-core VM; beyond, the CPU kernels are 5-10x faster.
+SMALL_SKLEARN_TERMS = 1 << 28
 
 
 class _CategoricalOverSampler(DeviceOverSampler):
@@ -635,6 +640,13 @@ class SMOTENC(_CategoricalOverSampler):
                              f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
         # One more than k with ties='imblearn': the k-th against the next is checked too.
         width = k if self.ties == "index" else min(k + 1, n_rows - 1)
+        terms = n_rows * n_rows * (continuous.shape[1] + sum(widths))
+        if backend.small and terms > SMALL_NUMPY_TERMS:
+            # past NumPy's brute force (small X, but one-hot rows can be wide):
+            # scikit-learn's own search while it is quick, else the kernels
+            if self.ties == "imblearn" and terms <= SMALL_SKLEARN_TERMS:
+                return sklearn_table(imblearn_matrix(), k)
+            backend = CPU
         if n_rows * (continuous.shape[1] + sum(widths)) * 8 > SMOTENC_DENSE_KNN_BYTES:
             # Many levels: the distances from the codes (the one-hot rows'
             # bit for bit); the scikit-learn check gets the rows as CSR.
@@ -649,6 +661,7 @@ class SMOTENC(_CategoricalOverSampler):
             rows[np.arange(n_rows)[:, None], continuous.shape[1] + offsets + codes] = float(scaled)
             table = np.asarray(backend.to_host(backend.kneighbors(backend.to_device(rows), width)),
                                dtype=np.int64)
+            rows = sparse.csr_matrix(rows)  # the tie check reads nonzeros only
         if self.ties == "imblearn" and may_order_differently(rows, table):
             return sklearn_table(imblearn_matrix(), k)  # imbalanced-learn's own search
         return np.ascontiguousarray(table[:, :k])
@@ -666,7 +679,11 @@ class SMOTENC(_CategoricalOverSampler):
                 col_indices[X_res.indices == col_idx] = idx
             X_res.indices = col_indices
             return X_res
-        return np.hstack((continuous, decoded))[:, order]
+        # one output, each block written into its columns
+        X_res = np.empty((continuous.shape[0], order.size), dtype=np.result_type(continuous, decoded))
+        X_res[:, self.continuous_features_] = continuous
+        X_res[:, self.categorical_features_] = decoded
+        return X_res
 
 
 def _mixed_kneighbors(continuous: np.ndarray, codes: np.ndarray, widths: list[int], scaled,
