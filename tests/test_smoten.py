@@ -205,6 +205,21 @@ def test_block_size_invariance(monkeypatch):
         _assert_same(SMOTEN(random_state=0, device="cpu").fit_resample(X, y), expected)
 
 
+@pytest.mark.parametrize("kind", ["numeric", "string"])
+def test_output_decoded_in_blocks_is_imblearns(kind, monkeypatch):
+    """The new rows decoded into one output a block at a time: imbalanced-learn's vstack."""
+    rng = np.random.RandomState(3)
+    X = rng.randint(0, 4, size=(400, 3))
+    if kind == "string":
+        X = np.char.add("level-", X.astype(str))  # a fixed-width unicode array
+    y = (rng.uniform(size=400) < 0.25).astype(int)
+    monkeypatch.setattr(_categorical, "DECODE_BLOCK_ROWS", 7)
+    ours = SMOTEN(random_state=0).fit_resample(X, y)
+    theirs = ImbSMOTEN(random_state=0).fit_resample(X, y)
+    assert ours[0].dtype == theirs[0].dtype
+    _assert_same(ours, theirs)
+
+
 def test_memory_never_n_class_squared(monkeypatch):
     import tracemalloc
 

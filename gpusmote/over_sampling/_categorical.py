@@ -76,6 +76,10 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
                          else os.cpu_count() or 1, 8))
 
 
+#: Rows of SMOTEN's new codes decoded at a time into the output.
+DECODE_BLOCK_ROWS = 1 << 16
+
+
 #: Bytes of SMOTENC's dense per-class k-NN rows (continuous columns plus the
 #: scaled one-hot columns) beyond which the k-NN runs on the codes instead.
 SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
@@ -230,14 +234,34 @@ class SMOTEN(_CategoricalOverSampler):
             n_categories=[len(cat) for cat in self.categorical_encoder_.categories_]
         ).fit(X_encoded, y)
         seed = philox_seed(self.random_state) if self.rng == "philox" else None
-        X_resampled, y_resampled = [X.copy()], [y.copy()]
+        new_codes, y_resampled = [], [y.copy()]
         for plan in plan_classes(X.shape[0], self.sampling_strategy_, labels):
             X_class = _safe_indexing(X_encoded, np.flatnonzero(y == plan.label))
             table = self._neighbor_table(vdm, X_class)
-            codes = self._class_codes(X_class, table, plan, seed, backend)
-            X_resampled.append(self.categorical_encoder_.inverse_transform(codes))
+            new_codes.append(self._class_codes(X_class, table, plan, seed, backend))
             y_resampled.append(np.full(plan.n_samples, fill_value=plan.label, dtype=y.dtype))
-        return np.vstack(X_resampled), np.hstack(y_resampled)
+        del X_encoded
+        return self._decoded_output(X, new_codes), np.hstack(y_resampled)
+
+    def _decoded_output(self, X, new_codes: list) -> np.ndarray:
+        """``np.vstack([X] + [inverse_transform(codes) ...])``, imbalanced-
+        learn's output. With the default encoder (its decoded dtype is its
+        categories' and does not depend on the rows) the output is allocated
+        once and the new rows decoded into it a block at a time."""
+        encoder = self.categorical_encoder_
+        if type(encoder) is not OrdinalEncoder or X.dtype == object:
+            return np.vstack([X] + [encoder.inverse_transform(codes) for codes in new_codes])
+        decoded_dtype = np.result_type(*[levels.dtype for levels in encoder.categories_])
+        n_new = sum(len(codes) for codes in new_codes)
+        X_res = np.empty((X.shape[0] + n_new, X.shape[1]), dtype=np.result_type(X.dtype, decoded_dtype))
+        X_res[:X.shape[0]] = X
+        start = X.shape[0]
+        for codes in new_codes:
+            for first in range(0, len(codes), DECODE_BLOCK_ROWS):
+                block = codes[first:first + DECODE_BLOCK_ROWS]
+                X_res[start:start + len(block)] = encoder.inverse_transform(block)
+                start += len(block)
+        return X_res
 
     def _neighbor_table(self, vdm: ValueDifferenceMetric, X_class) -> np.ndarray:
         """Each class row's nearest class rows (itself included), in
