@@ -39,6 +39,10 @@ _CHECK_CHUNK_ROWS = 8192
 _CHECK_CHUNK_BYTES = 16 * 2**20
 
 
+#: The same for sparse rows (each chunk holds width x rows sparse differences).
+_SPARSE_CHECK_CHUNK_ROWS = 1024
+
+
 def _check_chunk_rows(width: int, n_features: int) -> int:
     return max(1, min(_CHECK_CHUNK_ROWS, _CHECK_CHUNK_BYTES // (8 * max(1, width) * max(1, n_features))))
 _UNIT_ROUNDOFF_F64 = 2.0**-53
@@ -126,8 +130,8 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
             queries_from = sparse.csr_matrix(queries_from, dtype=np.float64)
             query_norms = np.asarray(queries_from.multiply(queries_from).sum(axis=1)).ravel()
         host_table = np.asarray(table)
-        for start in range(0, n_queries, _CHECK_CHUNK_ROWS):  # sparse rows: nonzeros only
-            stop = min(n_queries, start + _CHECK_CHUNK_ROWS)
+        for start in range(0, n_queries, _SPARSE_CHECK_CHUNK_ROWS):
+            stop = min(n_queries, start + _SPARSE_CHECK_CHUNK_ROWS)
             part = host_table[start:stop]
             diff = queries_from[np.repeat(rows[start:stop], width)] - points[part.ravel()]
             dist = np.asarray(diff.multiply(diff).sum(axis=1)).reshape(part.shape)

@@ -76,6 +76,10 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
                          else os.cpu_count() or 1, 8))
 
 
+#: New elements (rows x columns) up to which small data's SMOTENC generation
+#: is NumPy (no kernel loaded); beyond, the kernels (NumPy's temporaries cost
+#: memory: several times the new rows).
+SMALL_GENERATE_ELEMENTS = 1 << 18
 #: Rows of SMOTEN's new codes decoded at a time into the output.
 DECODE_BLOCK_ROWS = 1 << 16
 
@@ -582,26 +586,53 @@ class SMOTENC(_CategoricalOverSampler):
         # imbalanced-learn's continuous block goes through a CSR matrix: dense,
         # in the one-hot dtype, zeros (including -0.0) as stored zeros (+0.0)
         continuous = (X_continuous.toarray() if sparse.issparse(X_continuous)
-                      else np.asarray(X_continuous)).astype(dtype, copy=True)
+                      else np.asarray(X_continuous))
+        continuous = continuous.astype(dtype, copy=True)  # ours: the caller's X is never written
+        del X_continuous, X_categorical, X_ohe
         continuous[continuous == 0] = 0
 
-        continuous_res, codes_res, y_res = [continuous], [codes], [y.copy()]
+        plans = [(label, n_samples) for label, n_samples in self.sampling_strategy_.items() if n_samples]
+        y_res = np.hstack([y.copy()] + [np.full(n, fill_value=label, dtype=y.dtype) for label, n in plans])
         self.median_std_ = {}
         labels = list(sorted_labels(y))
-        for label, n_samples in self.sampling_strategy_.items():
-            if n_samples == 0:
-                continue
-            indices = np.flatnonzero(y == label)
-            new_continuous, new_codes = self._class_samples(
-                continuous[indices], codes[indices], widths, label, n_samples, backend,
-                labels.index(label))
-            continuous_res.append(new_continuous)
-            codes_res.append(new_codes)
-            y_res.append(np.full(n_samples, fill_value=label, dtype=y.dtype))
-        continuous_res = np.concatenate(continuous_res)
-        codes_res = np.concatenate(codes_res)
-        y_res = np.hstack(y_res)
-        return self._assemble(continuous_res, codes_res, widths, dtype, is_sparse), y_res
+
+        # the over-sampled classes' rows (minorities: small), taken before the
+        # whole set's arrays can go
+        class_inputs = [(label, n_samples, continuous[indices], codes[indices])
+                        for label, n_samples in plans for indices in [np.flatnonzero(y == label)]]
+
+        def class_rows():
+            while class_inputs:
+                label, n_samples, class_continuous, class_codes = class_inputs.pop(0)
+                yield self._class_samples(class_continuous, class_codes, widths, label, n_samples,
+                                          backend, labels.index(label))
+
+        encoder = self.categorical_encoder_
+        if is_sparse or not _plain_one_hot(encoder):
+            parts = [(continuous, codes), *class_rows()]
+            continuous_res = np.concatenate([part[0] for part in parts])
+            codes_res = np.concatenate([part[1] for part in parts])
+            return self._assemble(continuous_res, codes_res, widths, dtype, is_sparse), y_res
+        # imbalanced-learn's hstack of continuous and decoded columns, put back
+        # in the input's order: here one output, each class written as made
+        decoded_dtype = np.result_type(*[levels.dtype for levels in encoder.categories_])
+        X_res = np.empty((y_res.size, self.n_features_), dtype=np.result_type(dtype, decoded_dtype))
+        self._write_rows(X_res, 0, continuous, codes)
+        start = len(codes)
+        del continuous, codes  # written: from here on only the class rows are needed
+        for new_continuous, new_codes in class_rows():
+            self._write_rows(X_res, start, new_continuous, new_codes)
+            start += len(new_codes)
+            del new_continuous, new_codes
+        return X_res, y_res
+
+    def _write_rows(self, X_res: np.ndarray, start: int, continuous: np.ndarray, codes: np.ndarray) -> None:
+        """Rows ``start ..`` of the output: the continuous columns and the
+        decoded levels (``categories_[i][codes]``), each in its input column."""
+        stop = start + len(codes)
+        X_res[start:stop, self.continuous_features_] = continuous
+        for i, levels in enumerate(self.categorical_encoder_.categories_):
+            X_res[start:stop, self.categorical_features_[i]] = levels[codes[:, i]]
 
     def _class_samples(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], label,
                        n_samples: int, backend: Backend, position: int) -> tuple[np.ndarray, np.ndarray]:
@@ -640,7 +671,10 @@ class SMOTENC(_CategoricalOverSampler):
         else:
             # after the rows and steps, imbalanced-learn's one permutation per feature
             tie_break = check_random_state(self.random_state)
-        generate = _generate_numpy if backend.small else functools.partial(_generate, backend)
+        if backend.small and n_samples * (continuous.shape[1] + len(widths)) <= SMALL_GENERATE_ELEMENTS:
+            generate = _generate_numpy
+        else:  # NumPy's temporaries would be several times the new rows: the kernels write them once
+            generate = functools.partial(_generate, CPU if backend.small else backend)
         return generate(continuous, codes, table, rows, cols, steps, widths, ties, tie_break)
 
     def _neighbor_table(self, continuous, codes, widths, scaled, backend: Backend) -> np.ndarray:
@@ -812,6 +846,13 @@ def _one_hot(codes: np.ndarray, widths: list[int], offsets: np.ndarray, dtype, v
     return sparse.csr_matrix((data, indices, indptr), shape=(n_rows, sum(widths)))
 
 
+def _plain_one_hot(encoder) -> bool:
+    """A plain ``OneHotEncoder`` (no dropped or infrequent columns): decoded
+    as ``categories_[i][codes]``, in its categories' dtype."""
+    return (type(encoder) is OneHotEncoder and encoder.drop is None
+            and not getattr(encoder, "_infrequent_enabled", False))
+
+
 def _decode(encoder, codes: np.ndarray, widths: list[int], dtype) -> np.ndarray:
     """``encoder.inverse_transform`` of the one-hot matrix of ``codes``.
 
@@ -821,8 +862,7 @@ def _decode(encoder, codes: np.ndarray, widths: list[int], dtype) -> np.ndarray:
     per-row sparse ``argmax`` loop; other encoders get the CSR matrix, as
     imbalanced-learn passes it.
     """
-    if (type(encoder) is OneHotEncoder and encoder.drop is None
-            and not getattr(encoder, "_infrequent_enabled", False)):
+    if _plain_one_hot(encoder):
         categories = encoder.categories_
         decoded = np.empty((codes.shape[0], len(categories)),
                            dtype=np.result_type(*[cat.dtype for cat in categories]))
