@@ -42,6 +42,7 @@ from gpusmote.devices._input import to_host
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._resample import empty_output
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
 from gpusmote.over_sampling._base import RNG_PARAMETER, DeviceOverSampler
@@ -237,12 +238,12 @@ class RandomOverSampler(DeviceOverSampler):
         dtype = X.dtype
         if self.shrinkage_ is not None and blocks:
             dtype = np.result_type(dtype, np.float64)  # the noise is float64, and so is vstack's result
-        # NumPy's own allocation (transparent huge pages advised), not the
-        # engine's empty_output: a bootstrap is nothing but writing the output,
-        # and on the 2-core development VM its 4 KiB first-touch faults made
-        # fraud-1M's resample 0.23 s against 0.11 s with huge pages (best of 3
-        # warm calls; a fresh process's first call 0.28-0.48 s against 0.45-0.48 s).
-        X_out = xp.empty((len(X) + sum(b.count for b in blocks), X.shape[1]), dtype=plain_dtype(dtype))
+        # The engine's empty_output (no transparent-huge-page advice): with the
+        # advice, a fresh process's first touch of the output waits for the
+        # kernel to compact memory whenever no huge page is free. fraud-1M on
+        # the 2-core VM, fresh processes: 126-319 ms with the advice, 160-165 ms
+        # without (imbalanced-learn, advised: 219-1,194 ms).
+        X_out = empty_output((len(X) + sum(b.count for b in blocks), X.shape[1]), plain_dtype(dtype), xp)
         copy_rows(X_out, X)
 
         def write_rows(block: _ClassBlock, drawn) -> None:
