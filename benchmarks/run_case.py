@@ -43,7 +43,8 @@ SAMPLERS = {
     "BorderlineSMOTE-1": ("BorderlineSMOTE", {"kind": "borderline-1"}),
     "BorderlineSMOTE-2": ("BorderlineSMOTE", {"kind": "borderline-2"}),
     "SVMSMOTE": ("SVMSMOTE", {}),
-    "KMeansSMOTE": ("KMeansSMOTE", {}),
+    # every cluster kept: with the default threshold fraud-1M has no cluster to over-sample (both libraries raise)
+    "KMeansSMOTE": ("KMeansSMOTE", {"cluster_balance_threshold": 0.0}),
     "EditedNearestNeighbours": ("under_sampling.EditedNearestNeighbours", {}),
     "TomekLinks": ("under_sampling.TomekLinks", {}),
     "SMOTEENN": ("combine.SMOTEENN", {}),
