@@ -63,7 +63,7 @@ def kernels_and_signatures():
     common = "int64[:, ::1], int64[:, ::1], int64[::1], int64[::1], boolean[:, ::1]"
     cases.append(("SMOTENC tied counts", count.py_func, f"void(int64[:, ::1], {common})"))
     cases.append(("SMOTENC pick by positions", positions.py_func,
-                  f"void(int64[:, ::1], {common}, int64[::1], int64[:, ::1])"))
+                  f"void(int64[:, ::1], {common}, int32[::1], int64[:, ::1])"))
     cases.append(("SMOTENC pick by uniforms", uniforms.py_func, f"void(int64[:, ::1], {common}, float64[:, ::1])"))
     for dtype in ("float32", "float64"):
         cases.append((f"SMOTENC codes k-NN {dtype}", mixed_neighbors.cuda_search_kernel().py_func,

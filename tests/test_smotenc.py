@@ -351,3 +351,20 @@ def test_many_levels_search_codes_and_give_imblearns_rows(monkeypatch, seed, dev
     np.testing.assert_array_equal(ours[0], reference[0], strict=True)
     np.testing.assert_array_equal(ours[1], reference[1], strict=True)
     assert calls and all(shape[1] == 2 for shape in calls)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32, np.int64])
+@pytest.mark.parametrize("order", ["categorical-last", "interleaved"])
+def test_output_written_in_place_is_imblearns(dtype, order):
+    """The one output, written column by column from X (continuous columns
+    side by side or not; -0.0 stored as +0.0 as imbalanced-learn's CSR does)."""
+    X, y = _data(n=400, n_continuous=3, widths=(4, 6), kind="numeric", seed=31, dtype=dtype,
+                 weights=(0.6, 0.25, 0.15))
+    if np.dtype(dtype).kind == "f":
+        X[::7, 0], X[1::9, 1] = -0.0, 0.0
+    categorical = [3, 4]
+    if order == "interleaved":
+        X = X[:, [3, 0, 4, 1, 2]]
+        categorical = [0, 2]
+    _both(X, y, categorical, random_state=0)
+    _both(X, y, categorical, random_state=1, k_neighbors=3)

@@ -87,6 +87,12 @@ DECODE_BLOCK_ROWS = 1 << 16
 #: Bytes of SMOTENC's dense per-class k-NN rows (continuous columns plus the
 #: scaled one-hot columns) beyond which the k-NN runs on the codes instead.
 SMOTENC_DENSE_KNN_BYTES = 64 * 2**20
+#: One-hot rows wider than this many times (continuous + categorical columns)
+#: are searched from the codes whatever their size: a GEMM term costs about
+#: 1/16 of a brute-force one (2-core VM, 5,000 rows x (20 + 4 x 100 levels):
+#: codes 0.59 s, dense 0.53 s; x (20 + 4 x 10): 10.0 s against 1.4 s at 20,000
+#: rows), and the codes need no n_class x width block.
+CODES_KNN_WIDTH_RATIO = 16
 #: Distance terms (class rows^2 x one-hot row width) up to which the small-data
 #: path asks scikit-learn for a class's SMOTENC table (ties='imblearn'): ~0.03 s
 #: at 1,000 x 220 on the 2-core VM; beyond, the CPU kernels are 5-10x faster.
@@ -444,7 +450,9 @@ class SMOTENC(_CategoricalOverSampler):
         An int runs gpusmote's exact k-NN under imbalanced-learn's metric
         (continuous columns plus one-hot columns scaled by ``median_std_ /
         sqrt(2)``): on dense one-hot rows while a class's take at most
-        :data:`SMOTENC_DENSE_KNN_BYTES` (a GEMM search), else from the codes
+        :data:`SMOTENC_DENSE_KNN_BYTES` and are at most
+        :data:`CODES_KNN_WIDTH_RATIO` times as wide as the continuous plus
+        categorical columns (a GEMM search), else from the codes
         (a brute force with the same float64 distances, ``n_continuous +
         n_categorical`` operations a pair). An estimator is cloned and fitted
         on imbalanced-learn's sparse matrix, as there.
@@ -585,20 +593,15 @@ class SMOTENC(_CategoricalOverSampler):
         codes = _one_hot_codes(X_ohe, widths)
         # imbalanced-learn's continuous block goes through a CSR matrix: dense,
         # in the one-hot dtype, zeros (including -0.0) as stored zeros (+0.0)
-        continuous = (X_continuous.toarray() if sparse.issparse(X_continuous)
-                      else np.asarray(X_continuous))
-        continuous = continuous.astype(dtype, copy=True)  # ours: the caller's X is never written
-        del X_continuous, X_categorical, X_ohe
-        continuous[continuous == 0] = 0
-
+        X_continuous = X_continuous.toarray() if sparse.issparse(X_continuous) else np.asarray(X_continuous)
+        del X_categorical, X_ohe
+        encoder = self.categorical_encoder_
         plans = [(label, n_samples) for label, n_samples in self.sampling_strategy_.items() if n_samples]
         y_res = np.hstack([y.copy()] + [np.full(n, fill_value=label, dtype=y.dtype) for label, n in plans])
         self.median_std_ = {}
         labels = list(sorted_labels(y))
-
-        # the over-sampled classes' rows (minorities: small), taken before the
-        # whole set's arrays can go
-        class_inputs = [(label, n_samples, continuous[indices], codes[indices])
+        # the over-sampled classes' rows (minorities: small), in the one-hot dtype
+        class_inputs = [(label, n_samples, _stored_zeros(X_continuous[indices].astype(dtype)), codes[indices])
                         for label, n_samples in plans for indices in [np.flatnonzero(y == label)]]
 
         def class_rows():
@@ -607,38 +610,76 @@ class SMOTENC(_CategoricalOverSampler):
                 yield self._class_samples(class_continuous, class_codes, widths, label, n_samples,
                                           backend, labels.index(label))
 
-        encoder = self.categorical_encoder_
-        if is_sparse or not _plain_one_hot(encoder):
+        out_dtype = (np.result_type(dtype, *[levels.dtype for levels in encoder.categories_])
+                     if _plain_one_hot(encoder) else None)
+        if is_sparse or out_dtype is None or out_dtype.kind != "f":
+            continuous = _stored_zeros(X_continuous.astype(dtype, copy=True))  # the caller's X is never written
+            del X_continuous
             parts = [(continuous, codes), *class_rows()]
             continuous_res = np.concatenate([part[0] for part in parts])
             codes_res = np.concatenate([part[1] for part in parts])
             return self._assemble(continuous_res, codes_res, widths, dtype, is_sparse), y_res
         # imbalanced-learn's hstack of continuous and decoded columns, put back
-        # in the input's order: here one output, each class written as made
-        decoded_dtype = np.result_type(*[levels.dtype for levels in encoder.categories_])
-        X_res = np.empty((y_res.size, self.n_features_), dtype=np.result_type(dtype, decoded_dtype))
-        self._write_rows(X_res, 0, continuous, codes)
-        start = len(codes)
-        del continuous, codes  # written: from here on only the class rows are needed
-        for new_continuous, new_codes in class_rows():
-            self._write_rows(X_res, start, new_continuous, new_codes)
-            start += len(new_codes)
-            del new_continuous, new_codes
+        # in the input's order: here one float output, the original rows copied
+        # into it (no copy of the continuous block) and each class written as made
+        n_rows = len(codes)
+        if isinstance(X, np.ndarray) and X.dtype == X_continuous.dtype == dtype:
+            # the same values straight from X, column by column: the selected
+            # block need not live beside the output
+            del X_continuous
+            X_res = np.empty((y_res.size, self.n_features_), dtype=out_dtype)
+            for column in self.continuous_features_:
+                X_res[:n_rows, column] = X[:, column]
+            self._write_rows(X_res, 0, None, codes)
+        else:
+            X_res = np.empty((y_res.size, self.n_features_), dtype=out_dtype)
+            self._write_rows(X_res, 0, X_continuous.astype(dtype, copy=False), codes)
+            del X_continuous
+        for column in self.continuous_features_:
+            _stored_zeros(X_res[:n_rows, column])
+        del codes  # written: from here on only the class rows are needed
+        first = int(self.continuous_features_[0]) if self.continuous_features_.size else 0
+        # continuous columns side by side, same dtype: new values go straight into the output
+        direct = (out_dtype == dtype and np.array_equal(
+            self.continuous_features_, np.arange(first, first + self.continuous_features_.size)))
+        start = n_rows
+        while class_inputs:
+            label, n_samples, class_continuous, class_codes = class_inputs.pop(0)
+            out = X_res[start:start + n_samples, first:first + self.continuous_features_.size] if direct else None
+            new_continuous, new_codes = self._class_samples(class_continuous, class_codes, widths, label,
+                                                            n_samples, backend, labels.index(label), out)
+            if direct:
+                for i, levels in enumerate(encoder.categories_):
+                    X_res[start:start + n_samples, self.categorical_features_[i]] = levels[new_codes[:, i]]
+            else:
+                self._write_rows(X_res, start, new_continuous, new_codes)
+            start += n_samples
+            del new_continuous, new_codes, class_continuous, class_codes
         return X_res, y_res
 
-    def _write_rows(self, X_res: np.ndarray, start: int, continuous: np.ndarray, codes: np.ndarray) -> None:
-        """Rows ``start ..`` of the output: the continuous columns and the
-        decoded levels (``categories_[i][codes]``), each in its input column."""
+    def _write_rows(self, X_res: np.ndarray, start: int, continuous: np.ndarray | None,
+                    codes: np.ndarray) -> None:
+        """Rows ``start ..`` of the output: the continuous columns (unless
+        None) and the decoded levels (``categories_[i][codes]``), each in its
+        input column."""
         stop = start + len(codes)
-        X_res[start:stop, self.continuous_features_] = continuous
+        first = int(self.continuous_features_[0]) if self.continuous_features_.size else 0
+        if continuous is None:  # written already
+            pass
+        elif np.array_equal(self.continuous_features_, np.arange(first, first + self.continuous_features_.size)):
+            X_res[start:stop, first:first + self.continuous_features_.size] = continuous  # no temporary
+        else:
+            X_res[start:stop, self.continuous_features_] = continuous
         for i, levels in enumerate(self.categorical_encoder_.categories_):
             X_res[start:stop, self.categorical_features_[i]] = levels[codes[:, i]]
 
     def _class_samples(self, continuous: np.ndarray, codes: np.ndarray, widths: list[int], label,
-                       n_samples: int, backend: Backend, position: int) -> tuple[np.ndarray, np.ndarray]:
+                       n_samples: int, backend: Backend, position: int,
+                       out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One class's new rows: continuous values and categorical codes
         (``position``: the class's place among the sorted labels, the
-        counter-based stream's class index)."""
+        counter-based stream's class index). With ``out`` (a host view of the
+        output, the data's dtype) the continuous values are written there."""
         dtype = continuous.dtype
         _, var = csr_mean_variance_axis0(sparse.csr_matrix(continuous))
         median_std = np.median(np.sqrt(var))
@@ -675,7 +716,7 @@ class SMOTENC(_CategoricalOverSampler):
             generate = _generate_numpy
         else:  # NumPy's temporaries would be several times the new rows: the kernels write them once
             generate = functools.partial(_generate, CPU if backend.small else backend)
-        return generate(continuous, codes, table, rows, cols, steps, widths, ties, tie_break)
+        return generate(continuous, codes, table, rows, cols, steps, widths, ties, tie_break, out)
 
     def _neighbor_table(self, continuous, codes, widths, scaled, backend: Backend) -> np.ndarray:
         """Each class row's k nearest other class rows under imbalanced-learn's
@@ -705,7 +746,9 @@ class SMOTENC(_CategoricalOverSampler):
             if self.ties == "imblearn" and terms <= SMALL_SKLEARN_TERMS:
                 return sklearn_table(imblearn_matrix(), k)
             backend = CPU
-        if n_rows * (continuous.shape[1] + sum(widths)) * 8 > SMOTENC_DENSE_KNN_BYTES:
+        n_one_hot_columns = continuous.shape[1] + sum(widths)
+        if (n_rows * n_one_hot_columns * 8 > SMOTENC_DENSE_KNN_BYTES
+                or n_one_hot_columns > CODES_KNN_WIDTH_RATIO * (continuous.shape[1] + len(widths))):
             # Many levels: the distances from the codes (the one-hot rows'
             # bit for bit); the scikit-learn check gets the rows as CSR.
             table = _mixed_kneighbors(continuous, codes, widths, scaled, width, backend)
@@ -772,14 +815,18 @@ def _mixed_kneighbors(continuous: np.ndarray, codes: np.ndarray, widths: list[in
 
 def _generate_numpy(continuous: np.ndarray, codes: np.ndarray, table: np.ndarray, rows: np.ndarray,
                     cols: np.ndarray, steps: np.ndarray, widths: list[int], ties: np.ndarray,
-                    tie_break) -> tuple[np.ndarray, np.ndarray]:
+                    tie_break, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """One class's new rows with NumPy (small data: no kernel is loaded).
 
     ``tie_break``: the counter-based uniforms, shape ``(n_new, n_features)``,
-    or imbalanced-learn's RandomState (one permutation per feature)."""
+    or imbalanced-learn's RandomState (one permutation per feature). ``out``:
+    where the continuous values go (a new array when None)."""
     diffs = continuous[table[rows, cols]] - continuous[rows]
     new_continuous = (continuous[rows] + steps[:, np.newaxis] * diffs).astype(continuous.dtype)
-    new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
+    if out is not None:
+        out[...] = new_continuous
+        new_continuous = out
+    _stored_zeros(new_continuous)  # a sparse sum stores no -0.0
     neighbors = table[rows]
     new_codes = np.empty((rows.size, len(widths)), dtype=np.int64)
     for f, width in enumerate(widths):
@@ -792,18 +839,19 @@ def _generate_numpy(continuous: np.ndarray, codes: np.ndarray, table: np.ndarray
 
 def _generate(backend: Backend, continuous: np.ndarray, codes: np.ndarray, table: np.ndarray,
               rows: np.ndarray, cols: np.ndarray, steps: np.ndarray, widths: list[int], ties: np.ndarray,
-              tie_break) -> tuple[np.ndarray, np.ndarray]:
+              tie_break, out: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """:func:`_generate_numpy` with the kernels, on ``backend``'s device: the
     continuous columns by SMOTE's interpolation kernel (imbalanced-learn's
-    arithmetic), the levels by :mod:`gpusmote.kernels.categorical_ties`.
-    Returns host arrays."""
+    arithmetic; into ``out`` when given, a host view, CPU only), the levels by
+    :mod:`gpusmote.kernels.categorical_ties`. Returns host arrays."""
     xp, on_cuda = backend.xp, backend.name == "cuda"
     continuous_d, table_d, rows_d = (backend.to_device(np.ascontiguousarray(a))
                                      for a in (continuous, table, rows))
-    new_continuous = xp.empty((rows.size, continuous.shape[1]), dtype=continuous.dtype)
+    new_continuous = (out if out is not None and not on_cuda
+                      else xp.empty((rows.size, continuous.shape[1]), dtype=continuous.dtype))
     backend.interpolate(new_continuous, continuous_d, continuous_d, table_d, rows_d,
                         backend.to_device(cols), backend.to_device(steps))
-    new_continuous[new_continuous == 0] = 0  # a sparse sum stores no -0.0
+    _stored_zeros(new_continuous)  # a sparse sum stores no -0.0
     args = (backend.to_device(np.ascontiguousarray(codes)), table_d, rows_d,
             backend.to_device(np.asarray(widths, dtype=np.int64)), backend.to_device(ties))
     new_codes = xp.empty((rows.size, len(widths)), dtype=np.int64)
@@ -815,7 +863,10 @@ def _generate(backend: Backend, continuous: np.ndarray, codes: np.ndarray, table
         positions, offsets = _permutation_positions(backend.to_host(n_tied), tie_break)
         categorical_ties.pick_by_positions(new_codes, *args, backend.to_device(positions),
                                            backend.to_device(offsets), on_cuda=on_cuda)
-    return backend.to_host(new_continuous), backend.to_host(new_codes)
+    new_continuous = backend.to_host(new_continuous)
+    if out is not None and new_continuous is not out:
+        out[...] = new_continuous
+    return out if out is not None else new_continuous, backend.to_host(new_codes)
 
 
 def _permutation_positions(n_tied: np.ndarray, rng) -> tuple[np.ndarray, np.ndarray]:
@@ -829,11 +880,11 @@ def _permutation_positions(n_tied: np.ndarray, rng) -> tuple[np.ndarray, np.ndar
         counts = n_tied[:, f]
         offsets[:, f] = start + np.cumsum(counts) - counts
         m = int(counts.sum())
-        position = np.empty(m, dtype=np.int64)
+        position = np.empty(m, dtype=np.int32 if m < 2**31 else np.int64)
         position[rng.permutation(m)] = np.arange(m)
         parts.append(position)
         start += m
-    positions = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)
+    positions = np.concatenate(parts) if parts else np.empty(0, dtype=np.int64)  # int32 when every part is
     return positions, offsets
 
 
@@ -844,6 +895,13 @@ def _one_hot(codes: np.ndarray, widths: list[int], offsets: np.ndarray, dtype, v
     data = np.full(indices.size, value, dtype=dtype)
     indptr = np.arange(0, n_rows * n_features + 1, n_features, dtype=np.int64)
     return sparse.csr_matrix((data, indices, indptr), shape=(n_rows, sum(widths)))
+
+
+def _stored_zeros(values: np.ndarray) -> np.ndarray:
+    """``values`` with every zero (-0.0 too) written as +0.0, in place, as a
+    CSR matrix stores them (imbalanced-learn's continuous block is one)."""
+    values[values == 0] = 0
+    return values
 
 
 def _plain_one_hot(encoder) -> bool:
