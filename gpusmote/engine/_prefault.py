@@ -14,6 +14,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import functools
+import os
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -41,10 +42,17 @@ def _madvise():
     return madvise
 
 
-@functools.cache
+_threads: dict[int, ThreadPoolExecutor] = {}
+
+
 def _thread() -> ThreadPoolExecutor:
-    # its own thread: the row-copy pool's threads are busy writing meanwhile
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpusmote-prefault")
+    """This process's prefault thread: its own, as the row-copy pool's threads
+    are busy writing meanwhile; a forked child starts its own."""
+    pid = os.getpid()
+    if pid not in _threads:
+        _threads.clear()
+        _threads[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix="gpusmote-prefault")
+    return _threads[pid]
 
 
 def prefault_async(array: np.ndarray) -> None:

@@ -36,7 +36,6 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 from imblearn.metrics.pairwise import ValueDifferenceMetric
@@ -62,6 +61,7 @@ from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import ClassPlan, plan_classes
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors
+from gpusmote.kernels._row_threads import shared_pool
 from gpusmote.neighbors._cpu import scale_from_ranges
 from gpusmote.neighbors._query import SMALL_NUMPY_TERMS
 from gpusmote.neighbors._table import checked_neighbor_table
@@ -357,9 +357,10 @@ def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neigh
         for block in blocks:
             fill(block)
     else:
-        # NumPy's take and argpartition release the GIL; blocks are independent
-        with ThreadPoolExecutor(VDM_THREADS) as pool:
-            list(pool.map(fill, blocks))
+        # NumPy's take and argpartition release the GIL; blocks are independent.
+        # The process's kept threads: fresh ones per call would each grow a
+        # malloc arena of freed blocks (RSS, not in use).
+        list(shared_pool().map(fill, blocks))
     return table
 
 
