@@ -21,7 +21,6 @@ from scipy import sparse
 from gpusmote.devices._backend import CPU, Backend, array_module
 from gpusmote.engine._draws import DrawChunk
 from gpusmote.engine._labels import plain_dtype, sorted_labels
-from gpusmote.engine._prefault import prefault_async
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.neighbors._sparse import canonical_csr
@@ -83,11 +82,9 @@ def empty_output(shape: tuple[int, int], dtype, xp=np):
         return xp.empty(shape, dtype=dtype)
     previous = set_advice(False)
     try:
-        out = np.empty(shape, dtype=dtype)
+        return np.empty(shape, dtype=dtype)
     finally:
         set_advice(previous)
-    prefault_async(out)
-    return out
 
 
 def _class_neighbors(X, y: np.ndarray, plan: ClassPlan, find_neighbors: NeighborFinder,
