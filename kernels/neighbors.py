@@ -241,6 +241,115 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
 
 
 @cpu_kernel(nogil=True)
+def symmetric_pair_candidates(points, q_lo, q_hi, p_lo, p_hi, block_rows, point_tile, cand_vals, cand_idx):
+    """Candidates from one pair of row ranges of a self-search, each distance
+    computed once and merged for both of its rows (CPU).
+
+    ``points`` is ``[-2 b, |b|^2]`` (float32, the rows are also the queries).
+    Queries ``q_lo .. q_hi`` go in blocks of ``block_rows`` against point tiles
+    of ``p_lo .. p_hi`` (``point_tile`` rows, a divisor of ``block_rows``); each
+    tile's ``|b_p|^2 - 2 a_q.b_p`` is merged into the queries' candidates and,
+    as ``|b_q|^2 - 2 a_p.b_q`` (the same GEMM value, ``- |b_p|^2 + |b_q|^2`` in
+    float32: a few roundings, well inside the proof's error bound, which is
+    twice the GEMM's), into the tile rows' own candidates. With the same range
+    on both sides (``q_lo == p_lo``) a query block takes its own block's tiles
+    on its side only (that square holds both orders) and skips earlier ones
+    (their pairs were merged from the other side). Every row of both ranges
+    is written by this call only: pairs of disjoint ranges may run at once.
+
+    Parameters
+    ----------
+    cand_vals : float32 array of shape (n_points, m)
+        Every row's running candidate values, updated in place (start at +inf).
+    cand_idx : int64 array of shape (n_points, m)
+        Their point indices (start at -1).
+    """
+    n_columns = points.shape[1]
+    n_features = n_columns - 1
+    same = q_lo == p_lo
+    queries = np.empty((block_rows, n_columns), dtype=np.float32)
+    tile_values = np.empty((block_rows, point_tile), dtype=np.float32)
+    worst_buf = np.empty(point_tile, dtype=np.float32)
+    own_buf = np.empty(point_tile, dtype=np.float32)
+    hits_buf = np.empty(point_tile, dtype=np.int32)
+    lowest_buf = np.empty(point_tile, dtype=np.float32)
+    lowest_q_buf = np.empty(point_tile, dtype=np.int64)
+    for b0 in range(q_lo, q_hi, block_rows):
+        b1 = min(q_hi, b0 + block_rows)
+        nb = b1 - b0
+        for q in range(nb):
+            for f in range(n_features):
+                queries[q, f] = points[b0 + q, f] * np.float32(-0.5)
+            queries[q, n_features] = np.float32(1.0)
+        for t0 in range(b0 if same else p_lo, p_hi, point_tile):
+            t1 = min(p_hi, t0 + point_tile)
+            nt = t1 - t0
+            if nb == block_rows and nt == point_tile:
+                values = tile_values
+            else:  # the last block or tile: its own contiguous result
+                values = np.empty((nb, nt), dtype=np.float32)
+            np.dot(queries[:nb], points[t0:t1].T, values)
+            select_candidates(values, t0, b0, cand_vals[b0:b1], cand_idx[b0:b1])
+            if t0 >= b1:  # a tile past the query block: its rows take the pairs too
+                _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_idx,
+                               worst_buf, own_buf, hits_buf, lowest_buf, lowest_q_buf)
+
+
+@njit(inline="always", fastmath={"nnan", "ninf", "nsz"})
+def _count_column_hits(row, q, own, sq, worst, hits, lowest, lowest_q, nt):
+    # No reassociation among the flags: each value is rounded exactly as the
+    # merge below rounds it, so a column counted 0 has nothing to merge.
+    for t in range(nt):
+        v = (row[t] - own[t]) + sq
+        hits[t] += v < worst[t]
+        if v < lowest[t]:
+            lowest[t] = v
+            lowest_q[t] = q
+
+
+@njit(inline="always")
+def _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_idx, worst, own, hits,
+                   lowest, lowest_q):
+    """Merge a tile's columns into the candidates of its rows ``t0 ..``: the
+    value of row t0 + t against point b0 + q is ``(values[q, t] - |b_t|^2) +
+    |b_q|^2`` (float32, in that order). One vectorised pass over the tile's
+    rows counts, per column, the values below that row's current worst and
+    keeps the lowest; a column with none is done, a column with one takes its
+    lowest, and only the others are merged value by value (as ``merge_row``:
+    the worst is replaced by a strictly smaller value, lower points first)."""
+    for t in range(nt):
+        worst[t] = cand_vals[t0 + t].max()
+        own[t] = points[t0 + t, n_features]
+        hits[t] = 0
+        lowest[t] = np.inf
+        lowest_q[t] = 0
+    for q in range(nb):
+        _count_column_hits(values[q], q, own, points[b0 + q, n_features], worst, hits, lowest, lowest_q, nt)
+    for t in range(nt):
+        if hits[t] == 0:
+            continue
+        vals = cand_vals[t0 + t]
+        idx = cand_idx[t0 + t]
+        worst_pos = 0
+        for c in range(1, vals.shape[0]):
+            if vals[c] > vals[worst_pos]:
+                worst_pos = c
+        if hits[t] == 1:  # the one value below the worst is the lowest
+            vals[worst_pos] = lowest[t]
+            idx[worst_pos] = b0 + lowest_q[t]
+            continue
+        for q in range(nb):
+            v = (values[q, t] - own[t]) + points[b0 + q, n_features]
+            if v < vals[worst_pos]:
+                vals[worst_pos] = v
+                idx[worst_pos] = b0 + q
+                worst_pos = 0
+                for c in range(1, vals.shape[0]):
+                    if vals[c] > vals[worst_pos]:
+                        worst_pos = c
+
+
+@cpu_kernel(nogil=True)
 def rerank_exact(
     queries, data, scale, cand_idx, cand_bound, query_sq_norms, error_bounds, query_offset, exhaustive, out
 ):

@@ -26,7 +26,7 @@ import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
-from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact
+from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact, symmetric_pair_candidates
 
 #: Queries per block; one block is one task for a thread.
 QUERY_BLOCK_ROWS = 128
@@ -43,6 +43,11 @@ MANY_POINTS_BYTES = 2**20
 QUERY_BLOCK_GROWTH = 4
 #: Bytes of one GEMM result tile (sized to stay in a core's L2 while scanned).
 TILE_BYTES = 512 * 2**10
+#: Rows from which a self-search computes each pair's distance once
+#: (:func:`_symmetric_search`); below, the one-sided search.
+SYMMETRIC_MIN_ROWS = 32_768
+#: Row ranges of the symmetric search per thread (rounds of disjoint pairs).
+SYMMETRIC_RANGES_PER_THREAD = 4
 _TILE_MIN_POINTS = 64
 #: Bytes of float64 scratch used while centring the rows.
 CENTRE_CHUNK_BYTES = 8 * 2**20
@@ -280,13 +285,78 @@ def kneighbors_excluding_self(
     check_k(k, len(data))
     exact = exact_view(data)
     prepared = prepare_points(data)
+    m = n_candidates(k, len(data))
+    if len(data) >= SYMMETRIC_MIN_ROWS and m < len(data) - 1 and numba.get_num_threads() > 0:
+        return _symmetric_search(exact, prepared, k, m, block_bytes)
 
     def block(start, stop):
         return (query_block(prepared.rows, start, stop), exact[start:stop],
                 prepared.sq_norms[start:stop], prepared.error_bounds[start:stop], start)
 
-    return _search(exact, prepared, len(data), block, k, n_candidates(k, len(data)),
-                   len(data) - 1, block_bytes, kneighbors_excluding_self)
+    return _search(exact, prepared, len(data), block, k, m, len(data) - 1, block_bytes,
+                   kneighbors_excluding_self)
+
+
+def _symmetric_rounds(n_ranges: int) -> list[list[tuple[int, int]]]:
+    """Every pair of ``n_ranges`` ranges once, in rounds of disjoint pairs (the
+    circle method of a round-robin tournament), each pair ordered."""
+    items = list(range(n_ranges)) + ([None] if n_ranges % 2 else [])
+    rounds = []
+    for _ in range(len(items) - 1):
+        pairs = [(items[i], items[-1 - i]) for i in range(len(items) // 2)]
+        rounds.append([tuple(sorted(pair)) for pair in pairs if None not in pair])
+        items = [items[0], items[-1], *items[1:-1]]
+    return rounds
+
+
+def _symmetric_search(exact, prepared, k: int, m: int, block_bytes: int | None) -> np.ndarray:
+    """:func:`kneighbors_excluding_self` computing each pair's GEMM value once.
+
+    The rows are cut into ranges; each range with itself, then every pair of
+    ranges (in rounds of disjoint pairs, one per thread at a time) merges a
+    tile's values into both sides' candidates
+    (:func:`gpusmote.kernels.neighbors.symmetric_pair_candidates`): half the
+    GEMM of the one-sided search. The candidates of every row are kept until
+    all pairs are done (``n x m`` values and indices), then re-ranked and
+    proved exactly as there, so the table is the same.
+    """
+    points = prepared.rows
+    n_points = len(points)
+    n_threads = max(1, numba.get_num_threads())
+    block = max(1, QUERY_BLOCK_ROWS * QUERY_BLOCK_GROWTH)
+    # tiles as the one-sided search's, a divisor of the blocks (no tile spans two)
+    point_tile = min(block, max(_TILE_MIN_POINTS, (block_bytes or TILE_BYTES) // (4 * block)))
+    block = point_tile * (block // point_tile)
+    n_ranges = max(1, min(SYMMETRIC_RANGES_PER_THREAD * n_threads, n_points // block))
+    range_rows = -(-n_points // (n_ranges * block)) * block
+    ranges = [(start, min(n_points, start + range_rows)) for start in range(0, n_points, range_rows)]
+    cand_vals = np.full((n_points, m), np.inf, dtype=np.float32)
+    cand_idx = np.full((n_points, m), -1, dtype=np.int64)
+
+    def pair(indices: tuple[int, int]) -> None:
+        (q_lo, q_hi), (p_lo, p_hi) = ranges[indices[0]], ranges[indices[1]]
+        symmetric_pair_candidates(points, q_lo, q_hi, p_lo, p_hi, block, point_tile, cand_vals, cand_idx)
+
+    rounds = [[(i, i) for i in range(len(ranges))], *_symmetric_rounds(len(ranges))]
+    report = _progress.get()
+    out = np.empty((n_points, k), dtype=np.int64)
+    with _threadpool_controller().limit(limits=1, user_api="blas"), \
+            ThreadPoolExecutor(max_workers=n_threads) as pool:
+        for number, pairs in enumerate(rounds):
+            list(pool.map(pair, pairs))  # a round's pairs share no rows: the next waits
+            if report is not None:
+                report(n_points * (number + 1) // len(rounds) - n_points * number // len(rounds))
+        cand_bound = cand_vals.max(axis=1).astype(np.float64)
+
+        def rerank(start: int) -> int:
+            stop = min(n_points, start + block)
+            return rerank_exact(exact[start:stop], exact, prepared.scale, cand_idx[start:stop],
+                                cand_bound[start:stop], prepared.sq_norms[start:stop],
+                                prepared.error_bounds[start:stop], start, False, out[start:stop])
+
+        n_fallback = sum(pool.map(rerank, range(0, n_points, block)))
+    kneighbors_excluding_self.last_fallback_rows = int(n_fallback)
+    return out
 
 
 def kneighbors_of_queries(

@@ -1,0 +1,110 @@
+"""The symmetric self-search (each pair's GEMM value computed once, merged for
+both rows: gpusmote/neighbors/_cpu.py ``_symmetric_search``) against the
+float64 reference and the one-sided search, at every range count, dtype and
+scale the one-sided search is tested at."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import gpusmote.neighbors._cpu as knn_module
+from gpusmote.neighbors._cpu import kneighbors_excluding_self
+from test_knn import reference_kneighbors, sequential_sqdist
+
+
+@pytest.fixture(autouse=True)
+def symmetric(monkeypatch):
+    """Every self-search symmetric, in blocks of 16 rows (so a few hundred
+    rows make several ranges and rounds)."""
+    monkeypatch.setattr(knn_module, "SYMMETRIC_MIN_ROWS", 0)
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 16)
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_GROWTH", 1)
+    calls = []
+    original = knn_module._symmetric_search
+    monkeypatch.setattr(knn_module, "_symmetric_search", lambda *a: calls.append(1) or original(*a))
+    yield calls
+
+
+@pytest.mark.parametrize("n_ranges", range(1, 10))
+def test_rounds_pair_every_range_once_and_never_share_one(n_ranges):
+    rounds = knn_module._symmetric_rounds(n_ranges)
+    pairs = [pair for round_ in rounds for pair in round_]
+    assert sorted(pairs) == list(itertools.combinations(range(n_ranges), 2))
+    for round_ in rounds:
+        used = [i for pair in round_ for i in pair]
+        assert len(used) == len(set(used))  # disjoint: the round's pairs may run at once
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
+@pytest.mark.parametrize("n_rows", [7, 40, 50, 129, 300])  # 1, 2, 3 (odd), 8 and 8 ranges
+@pytest.mark.parametrize("k", [1, 5])
+def test_matches_float64_reference(dtype, n_rows, k, symmetric):
+    rng = np.random.default_rng(n_rows * 31 + k)
+    data = (rng.normal(size=(n_rows, 6)) * 100).astype(dtype)
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, k), reference_kneighbors(data, k))
+    assert symmetric or k + 4 >= n_rows - 1  # symmetric unless every other row is a candidate
+
+
+def test_duplicates_ties_and_constant_data():
+    base = np.random.default_rng(1).integers(0, 3, size=(60, 2)).astype(np.float64)
+    data = np.vstack([base, base, base])  # every row has exact copies, and many ties
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 4), reference_kneighbors(data, 4))
+    constant = np.ones((90, 4), dtype=np.float32)
+    np.testing.assert_array_equal(kneighbors_excluding_self(constant, 3)[50], [0, 1, 2])
+
+
+def test_far_from_origin_and_non_finite_float32_stage_fall_back_exactly():
+    rng = np.random.default_rng(1)
+    data = np.vstack([1e6 + rng.normal(scale=1e-3, size=(60, 4)), rng.normal(size=(60, 4))])
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 4), reference_kneighbors(data, 4))
+    assert knn_module.kneighbors_excluding_self.last_fallback_rows > 0
+    huge = rng.normal(size=(80, 3)) * 1e30
+    huge[:40] += 1e39
+    np.testing.assert_array_equal(kneighbors_excluding_self(huge, 3), reference_kneighbors(huge, 3))
+
+
+@pytest.mark.parametrize(("dtype", "scale"), [(np.float32, 1e-22), (np.float32, 1e19), (np.float64, 1e-40),
+                                              (np.float64, 1e25)])
+def test_exact_beyond_float32_normal_range_without_fallback(dtype, scale):
+    data = (np.random.default_rng(3).normal(size=(400, 5)) * scale).astype(dtype)
+    nearest = np.sort(sequential_sqdist(data, data), axis=1)[:, 1:7]
+    assert (np.diff(nearest, axis=1) > 0).all()  # no ties: one right answer
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 5), reference_kneighbors(data, 5))
+    assert kneighbors_excluding_self.last_fallback_rows == 0
+
+
+@pytest.mark.parametrize("tile_bytes", [4, 4 * 16 * 7, None])
+def test_default_blocks_equal_the_one_sided_search(monkeypatch, tile_bytes):
+    monkeypatch.undo()  # the real block sizes: 512-row blocks, 8 ranges
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(6000, 12)).astype(np.float32)
+    data[::50] = data[1::50]  # some duplicates
+    one_sided = kneighbors_excluding_self(data, 5, block_bytes=tile_bytes)
+    monkeypatch.setattr(knn_module, "SYMMETRIC_MIN_ROWS", 0)
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 5, block_bytes=tile_bytes), one_sided)
+    assert kneighbors_excluding_self.last_fallback_rows == 0
+
+
+def test_progress_reports_every_row_and_blas_stays_single_threaded(monkeypatch):
+    from threadpoolctl import threadpool_info
+
+    blas = knn_module._threadpool_controller().select(user_api="blas").lib_controllers
+    known = {lib.filepath for lib in blas if "scipy" in lib.filepath}
+    seen = []
+    original = knn_module.symmetric_pair_candidates
+
+    def recording(*args):
+        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["filepath"] in known)
+        return original(*args)
+
+    monkeypatch.setattr(knn_module, "symmetric_pair_candidates", recording)
+    data = np.random.default_rng(8).normal(size=(300, 4))
+    reports = []
+    with knn_module.search_progress(reports.append):
+        table = kneighbors_excluding_self(data, 3)
+    np.testing.assert_array_equal(table, reference_kneighbors(data, 3))
+    assert sum(reports) == 300 and len(reports) > 4 and all(r > 0 for r in reports)
+    assert seen and set(seen) == {1}
