@@ -331,7 +331,8 @@ def _symmetric_search(exact, prepared, k: int, m: int, block_bytes: int | None) 
     range_rows = -(-n_points // (n_ranges * block)) * block
     ranges = [(start, min(n_points, start + range_rows)) for start in range(0, n_points, range_rows)]
     cand_vals = np.full((n_points, m), np.inf, dtype=np.float32)
-    cand_idx = np.full((n_points, m), -1, dtype=np.int64)
+    # every row's candidates live until all pairs are done: int32 indices where they fit
+    cand_idx = np.full((n_points, m), -1, dtype=np.int32 if n_points < 2**31 else np.int64)
 
     def pair(indices: tuple[int, int]) -> None:
         (q_lo, q_hi), (p_lo, p_hi) = ranges[indices[0]], ranges[indices[1]]
