@@ -102,12 +102,7 @@ def mode_rows(out, codes, table, samples) -> None:
 def mode_rows_cuda(out, codes, table, samples) -> None:
     """:func:`mode_rows` on a CUDA device (device arrays; NumPy arrays under
     Numba's CUDA simulator)."""
-    n_elements = out.shape[0] * out.shape[1]
-    if n_elements == 0:
-        return
-    threads = 256
-    blocks = min(65_535 * 32, -(-n_elements // threads))
-    cuda_mode_kernel()[blocks, threads](out, codes, table, samples)
+    _cuda.launch_over_elements(cuda_mode_kernel(), out, codes, table, samples)
 
 
 def mode_rows_reference(codes, table, samples) -> np.ndarray:

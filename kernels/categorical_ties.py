@@ -172,14 +172,6 @@ def cuda_kernels():
     return count_cuda, positions_cuda, uniforms_cuda
 
 
-def _launch(kernel, out, *args) -> None:
-    n_elements = out.shape[0] * out.shape[1]
-    if n_elements == 0:
-        return
-    threads = 256
-    kernel[min(65_535 * 32, -(-n_elements // threads)), threads](out, *args)
-
-
 def tied_counts(n_tied, codes, table, rows, widths, ties, on_cuda: bool = False) -> None:
     """Write each element's number of tied levels into ``n_tied`` in place.
 
@@ -201,7 +193,7 @@ def tied_counts(n_tied, codes, table, rows, widths, ties, on_cuda: bool = False)
         Run the CUDA twin (device arrays; NumPy arrays under the simulator).
     """
     if on_cuda:
-        _launch(cuda_kernels()[0], n_tied, codes, table, rows, widths, ties)
+        _cuda.launch_over_elements(cuda_kernels()[0], n_tied, codes, table, rows, widths, ties)
     else:
         _count_kernel(n_tied, codes, table, rows, widths, ties)
 
@@ -217,7 +209,7 @@ def pick_by_positions(out, codes, table, rows, widths, ties, positions, offsets,
     :func:`tied_counts`.
     """
     if on_cuda:
-        _launch(cuda_kernels()[1], out, codes, table, rows, widths, ties, positions, offsets)
+        _cuda.launch_over_elements(cuda_kernels()[1], out, codes, table, rows, widths, ties, positions, offsets)
     else:
         _positions_kernel(out, codes, table, rows, widths, ties, positions, offsets)
 
@@ -227,6 +219,6 @@ def pick_by_uniforms(out, codes, table, rows, widths, ties, uniforms, on_cuda: b
     ``floor(uniforms[j, f] * n_tied)`` (ascending), written into ``out`` in
     place. Other parameters as :func:`tied_counts`."""
     if on_cuda:
-        _launch(cuda_kernels()[2], out, codes, table, rows, widths, ties, uniforms)
+        _cuda.launch_over_elements(cuda_kernels()[2], out, codes, table, rows, widths, ties, uniforms)
     else:
         _uniforms_kernel(out, codes, table, rows, widths, ties, uniforms)

@@ -123,9 +123,4 @@ def interpolate_rows_cuda(out, base_data, nn_data, nn_idx, rows, cols, steps) ->
     if not _kernel_applies(out, base_data, nn_data):
         _interpolate_array_expr(out, base_data, nn_data, nn_idx, rows, cols, steps)
         return
-    n_elements = out.shape[0] * out.shape[1]
-    if n_elements == 0:
-        return
-    threads = 256
-    blocks = min(65_535 * 32, -(-n_elements // threads))
-    cuda_interpolate_kernel()[blocks, threads](out, base_data, nn_data, nn_idx, rows, cols, steps)
+    _cuda.launch_over_elements(cuda_interpolate_kernel(), out, base_data, nn_data, nn_idx, rows, cols, steps)

@@ -117,7 +117,7 @@ def mixed_kneighbors(continuous, codes, scale: float, mismatch_sq: float, out_d,
         return
     if on_cuda:
         threads = 128
-        blocks = min(65_535, -(-out_j.shape[0] // threads))
-        cuda_search_kernel()[blocks, threads](continuous, codes, scale, mismatch_sq, out_d, out_j)
+        cuda_search_kernel()[_cuda.grid_blocks(out_j.shape[0], threads), threads](
+            continuous, codes, scale, mismatch_sq, out_d, out_j)
     else:
         _search_kernel(continuous, codes, scale, mismatch_sq, out_d, out_j)

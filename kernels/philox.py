@@ -405,8 +405,7 @@ def philox_smote_draws_cuda(seed: int, class_index: int, stream: int, start: int
     _cuda.bind(globals())
     outputs = [(array, cuda.to_device(array, stream=cuda_stream)) if isinstance(array, np.ndarray)
                else (None, array) for array in (rows_out, cols_out, steps_out)]
-    blocks = min(65_535 * 32, -(-len(rows_out) // threads))
-    cuda_kernels().smote_draws[blocks, threads, cuda_stream](
+    cuda_kernels().smote_draws[_cuda.grid_blocks(len(rows_out), threads), threads, cuda_stream](
         *args, *(device_array for _, device_array in outputs))
     for host_array, device_array in outputs:
         if host_array is not None:

@@ -158,7 +158,6 @@ def fill_rows_cuda(out, y_out, X, y, source, js, cls, class_positions, offsets, 
     seed, stream = _checked(out, y_out, X, y, source, js, cls, seed, stream)
     if out.shape[0] == 0:
         return
-    blocks = min(65_535 * 32, -(-out.shape[0] // threads))
-    cuda_fill_rows_kernel()[blocks, threads](
+    cuda_fill_rows_kernel()[_cuda.grid_blocks(out.shape[0], threads), threads](
         out, y_out, X, y, source, js, cls, class_positions, offsets, sizes, labels, class_rows,
         nn_table, seed, stream)
