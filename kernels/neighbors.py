@@ -144,7 +144,8 @@ def _make_functions(jit, tile_min_jit, mul_rn, add_rn):
                 insert_sorted(best_d, best_j, k, sqdist(queries, qi, data, j, scale), j)
         return 1
 
-    return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query, insert_sorted=insert_sorted)
+    return SimpleNamespace(merge_row=merge_row, rerank_query=rerank_query, insert_sorted=insert_sorted,
+                           worst_position=worst_position)
 
 
 #: ``query_offset`` for queries that are not among the points (no self to skip).
@@ -158,7 +159,7 @@ def _self_index(query_offset, q):
 
 _cpu = _make_functions(njit(inline="always"), njit(inline="always", fastmath=True), rounding.mul_rn,
                       rounding.add_rn)
-_merge_row_cpu, _rerank_query_cpu = _cpu.merge_row, _cpu.rerank_query
+_merge_row_cpu, _rerank_query_cpu, _worst_position_cpu = _cpu.merge_row, _cpu.rerank_query, _cpu.worst_position
 
 
 @njit(inline="always", fastmath=True)
@@ -330,10 +331,7 @@ def _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_i
             continue
         vals = cand_vals[t0 + t]
         idx = cand_idx[t0 + t]
-        worst_pos = 0
-        for c in range(1, vals.shape[0]):
-            if vals[c] > vals[worst_pos]:
-                worst_pos = c
+        worst_pos = _worst_position_cpu(vals)
         if hits[t] == 1:  # the one value below the worst is the lowest
             vals[worst_pos] = lowest[t]
             idx[worst_pos] = b0 + lowest_q[t]
@@ -343,10 +341,7 @@ def _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_i
             if v < vals[worst_pos]:
                 vals[worst_pos] = v
                 idx[worst_pos] = b0 + q
-                worst_pos = 0
-                for c in range(1, vals.shape[0]):
-                    if vals[c] > vals[worst_pos]:
-                        worst_pos = c
+                worst_pos = _worst_position_cpu(vals)
 
 
 @cpu_kernel(nogil=True)

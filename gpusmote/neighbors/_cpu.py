@@ -287,7 +287,7 @@ def kneighbors_excluding_self(
     exact = exact_view(data)
     prepared = prepare_points(data)
     m = n_candidates(k, len(data))
-    if len(data) >= SYMMETRIC_MIN_ROWS and m < len(data) - 1 and numba.get_num_threads() > 0:
+    if len(data) >= SYMMETRIC_MIN_ROWS and m < len(data) - 1:
         return _symmetric_search(exact, prepared, k, m, block_bytes)
 
     def block(start, stop):
