@@ -640,24 +640,28 @@ class SMOTENC(_CategoricalOverSampler):
         for column in self.continuous_features_:
             _stored_zeros(X_res[:n_rows, column])
         del codes  # written: from here on only the class rows are needed
-        first = int(self.continuous_features_[0]) if self.continuous_features_.size else 0
+        columns = self._continuous_columns()
         # continuous columns side by side, same dtype: new values go straight into the output
-        direct = (out_dtype == dtype and np.array_equal(
-            self.continuous_features_, np.arange(first, first + self.continuous_features_.size)))
+        direct = out_dtype == dtype and isinstance(columns, slice)
         start = n_rows
         while class_inputs:
             label, n_samples, class_continuous, class_codes = class_inputs.pop(0)
-            out = X_res[start:start + n_samples, first:first + self.continuous_features_.size] if direct else None
+            out = X_res[start:start + n_samples, columns] if direct else None
             new_continuous, new_codes = self._class_samples(class_continuous, class_codes, widths, label,
                                                             n_samples, backend, labels.index(label), out)
-            if direct:
-                for i, levels in enumerate(encoder.categories_):
-                    X_res[start:start + n_samples, self.categorical_features_[i]] = levels[new_codes[:, i]]
-            else:
-                self._write_rows(X_res, start, new_continuous, new_codes)
+            self._write_rows(X_res, start, None if direct else new_continuous, new_codes)
             start += n_samples
             del new_continuous, new_codes, class_continuous, class_codes
         return X_res, y_res
+
+    def _continuous_columns(self) -> slice | np.ndarray:
+        """The output's continuous columns: a slice when they sit side by side
+        (a view of the output), else their indices."""
+        columns = self.continuous_features_
+        first = int(columns[0]) if columns.size else 0
+        if np.array_equal(columns, np.arange(first, first + columns.size)):
+            return slice(first, first + columns.size)
+        return columns
 
     def _write_rows(self, X_res: np.ndarray, start: int, continuous: np.ndarray | None,
                     codes: np.ndarray) -> None:
@@ -665,13 +669,8 @@ class SMOTENC(_CategoricalOverSampler):
         None) and the decoded levels (``categories_[i][codes]``), each in its
         input column."""
         stop = start + len(codes)
-        first = int(self.continuous_features_[0]) if self.continuous_features_.size else 0
-        if continuous is None:  # written already
-            pass
-        elif np.array_equal(self.continuous_features_, np.arange(first, first + self.continuous_features_.size)):
-            X_res[start:stop, first:first + self.continuous_features_.size] = continuous  # no temporary
-        else:
-            X_res[start:stop, self.continuous_features_] = continuous
+        if continuous is not None:  # (a slice of columns takes it without a temporary)
+            X_res[start:stop, self._continuous_columns()] = continuous
         for i, levels in enumerate(self.categorical_encoder_.categories_):
             X_res[start:stop, self.categorical_features_[i]] = levels[codes[:, i]]
 
