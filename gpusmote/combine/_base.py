@@ -27,7 +27,7 @@ from sklearn.base import clone
 from sklearn.utils._param_validation import StrOptions
 
 from gpusmote.devices._backend import Backend
-from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
+from gpusmote.devices._input import check_device_X, device_kind
 from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.engine._labels import with_cached_labels
 from gpusmote.engine._timing import PhaseTimes
@@ -108,15 +108,9 @@ class CombinedSampler(BaseSampler):
         # an imbalanced-learn step may hand back y's cached labels in its dtype
         return X_res, y_res.view(np.dtype(y_res.dtype.str)) if y_res.dtype.metadata else y_res
 
-    def _fit_resample_device_input(self, X, y):
-        """CuPy / CUDA-tensor input: answered in each input's type and place."""
-        self._validate_params()
-        backend = resolve_device(self.device)
-        if backend.name == "cpu" or device_kind(X) is None:
-            X_res, y_res = self.fit_resample(to_host(X), to_host(y))
-        else:
-            X_res, y_res = self._resample_device_arrays(as_cupy(X), to_host(y), backend)
-        return like(X_res, X), like(y_res, y)
+    # CuPy / CUDA-tensor input: the over-samplers' path, step for step (the
+    # host path through fit_resample, else _resample_device_arrays below).
+    _fit_resample_device_input = DeviceOverSampler._fit_resample_device_input
 
     def _resample_device_arrays(self, X, y: np.ndarray, backend: Backend):
         """Validate device-resident X (on the device) and host y as
