@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks._class_counts import knn_pairs, scaled_counts
+
 #: Gaussian clusters per class (and groups of the categorical levels).
 N_CLUSTERS = 4
 #: Share of a row's codes drawn from its (class, cluster)'s slice of levels.
@@ -87,14 +89,14 @@ class MixedWorkload:
     def scaled(self, fraction: float) -> MixedWorkload:
         """Same proportions with ``fraction`` of the rows (>= 12 per class) and at
         most a fifth as many levels as rows (>= 10), so a quick run stays small."""
-        counts = tuple(max(12, int(c * fraction)) for c in self.class_counts)
+        counts = scaled_counts(self.class_counts, fraction)
         levels = min(self.n_levels, max(10, sum(counts) // 5))
         return MixedWorkload(f"{self.name}-quick", counts, self.n_continuous, self.n_categorical, levels,
                              self.sampler, self.description, self.seed)
 
     def knn_pairs(self) -> int:
         """Distance pairs an exact all-pairs k-NN evaluates over the over-sampled classes."""
-        return sum(c * c for c in self.class_counts if c != max(self.class_counts))
+        return knn_pairs(self.class_counts)
 
 
 def _labels_and_groups(rng: np.random.Generator, class_counts: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:

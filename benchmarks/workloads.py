@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from benchmarks._class_counts import knn_pairs, scaled_counts
 from benchmarks.mixed_workloads import MIXED_WORKLOADS, MixedWorkload
 from gpusmote.datasets import make_imbalanced
 
@@ -49,12 +50,13 @@ class Workload:
 
     def scaled(self, fraction: float) -> Workload:
         """Same shape and proportions with ``fraction`` of the rows (>= 12 per class)."""
-        counts = tuple(max(12, int(c * fraction)) for c in self.class_counts)
-        return Workload(f"{self.name}-quick", counts, self.n_features, self.description, self.seed)
+        return Workload(f"{self.name}-quick", scaled_counts(self.class_counts, fraction), self.n_features,
+                        self.description, self.seed)
 
     def knn_pairs(self) -> int:
         """Distance pairs an exact all-pairs k-NN evaluates over the over-sampled classes."""
-        return sum(c * c for c in self.class_counts if c != max(self.class_counts))
+        return knn_pairs(self.class_counts)
+
 
 
 def _split(n_rows: int, fractions: tuple[float, ...]) -> tuple[int, ...]:
