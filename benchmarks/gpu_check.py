@@ -18,8 +18,10 @@ numba-cuda) does, in order:
    input answered on the device with the CPU's rows; SMOTENC (its one-hot
    search and, with 400 levels, its search from the codes) and SMOTEN on mixed
    data get the first two.
-2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py
-   and tests/test_cuda_engine.py are run with ``GPUSMOTE_TEST_REAL_GPU=1``.
+2. **CUDA kernels on the device**: the kernel tests of tests/test_cuda_kernels.py,
+   tests/test_cuda_engine.py and the other files of :func:`run_kernel_tests` are
+   run with ``GPUSMOTE_TEST_REAL_GPU=1``; SMOTEN's k-NN with the VDM distances
+   on the GPU is timed against the CPU kernel (same table).
 3. **Timings**: every workload of benchmarks/workloads.py (``--quick`` for the
    2% variants): imbalanced-learn, imbalanced-learn with our CUDA k-NN plugged
    in, gpusmote CPU, gpusmote GPU (host input; also with the FAISS k-NN when
@@ -306,10 +308,37 @@ def run_kernel_tests() -> tuple[int, str]:
     env.pop("NUMBA_ENABLE_CUDASIM", None)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "tests/test_cuda_kernels.py", "tests/test_cuda_engine.py",
-         "tests/test_synthesize.py", "tests/test_categorical_ties.py", "-p", "no:cacheprovider"],
+         "tests/test_synthesize.py", "tests/test_categorical_ties.py", "tests/test_value_difference.py",
+         "-p", "no:cacheprovider"],
         cwd=Path(__file__).resolve().parent.parent, env=env, capture_output=True, text=True,
     )
     return proc.returncode, (proc.stdout + proc.stderr).strip().splitlines()[-1]
+
+
+def time_vdm_knn(n_rows: int) -> dict:
+    """SMOTEN's k-NN of one class (10 codes of 50 levels): the VDM distances
+    on the CPU kernel and on the GPU (both reduced by scikit-learn's selection
+    on the host), the same table, and the seconds of each (second call)."""
+    from imblearn.metrics.pairwise import ValueDifferenceMetric
+
+    from gpusmote.devices._resolve import resolve_device
+    from gpusmote.devices._backend import CPU
+    from gpusmote.over_sampling._categorical import vdm_kneighbors
+
+    rng = np.random.default_rng(0)
+    codes = rng.integers(0, 50, size=(2 * n_rows, 10)).astype(np.int32)
+    y = np.repeat([0, 1], n_rows)
+    vdm = ValueDifferenceMetric(n_categories=[50] * 10).fit(codes, y)
+    minority = np.ascontiguousarray(codes[y == 1])
+    result = {"rows": n_rows}
+    tables = {}
+    for name, backend in (("cpu", CPU), ("cuda", resolve_device("cuda"))):
+        vdm_kneighbors(vdm.proba_per_class_, minority[:50], 6, backend)  # compile / load
+        start = time.perf_counter()
+        tables[name] = vdm_kneighbors(vdm.proba_per_class_, minority, 6, backend)
+        result[f"{name}_s"] = time.perf_counter() - start
+    result["identical"] = bool(np.array_equal(tables["cpu"], tables["cuda"]))
+    return result
 
 
 def device_copy_bandwidth() -> float:
@@ -422,6 +451,11 @@ def to_markdown(report: dict) -> str:
     for r in report["device_inputs"]:
         lines.append(f"- {r['input']} input: identical={r['identical']} same type out={r['same_type_out']} {r['error']}")
     lines += [f"Kernel tests on the device: {report['kernel_tests']}", ""]
+    vdm = report.get("vdm_knn") or {}
+    if vdm:
+        lines.append(f"SMOTEN k-NN, {vdm.get('rows')} rows x 10 codes of 50 levels: CPU {vdm.get('cpu_s', 0):.3f} s, "
+                     f"CUDA distances {vdm.get('cuda_s', 0):.3f} s, identical={vdm.get('identical')} "
+                     f"{vdm.get('error', '')}")
     if report.get("copy_bandwidth"):
         lines.append(f"Device copy bandwidth: {report['copy_bandwidth'] / 1e9:.0f} GB/s (read + write).")
     torch_check = report.get("torch_batches") or {}
@@ -477,6 +511,11 @@ def main(argv=None) -> int:
     code, summary = run_kernel_tests()
     report["kernel_tests"] = summary
     try:
+        report["vdm_knn"] = time_vdm_knn(5_000 if args.quick else 20_000)
+    except Exception as exc:
+        traceback.print_exc()
+        report["vdm_knn"] = {"identical": False, "error": f"{type(exc).__name__}: {exc}"}
+    try:
         report["copy_bandwidth"] = device_copy_bandwidth()
         try:
             report["torch_batches"] = check_torch_batches()
@@ -494,7 +533,7 @@ def main(argv=None) -> int:
     save_report("gpu-check-" + "-".join(report["device"].split()) + ("-quick" if args.quick else ""),
                 report, text)
     ok = (all(r["gpu_equals_cpu"] and r["gpu_equals_imblearn"] for r in report["identity"]) and code == 0
-          and all(family_ok(r) for r in report["family"])
+          and all(family_ok(r) for r in report["family"]) and report["vdm_knn"]["identical"]
           and report["faiss_bound"].get("worst_error_over_bound", 0.0) < 1.0)
     return 0 if ok else 1
 

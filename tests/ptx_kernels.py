@@ -34,7 +34,8 @@ def _control(out, a, b, c):
 
 def kernels_and_signatures():
     """(name, python function, signature string) for every kernel we launch."""
-    from gpusmote.kernels import categorical, categorical_ties, interpolate, mixed_neighbors, neighbors, philox, synthesize
+    from gpusmote.kernels import (categorical, categorical_ties, interpolate, mixed_neighbors, neighbors, philox,
+                                  synthesize, value_difference)
 
     interpolate_kernel = interpolate.cuda_interpolate_kernel()
     knn = neighbors.cuda_kernels()
@@ -68,6 +69,9 @@ def kernels_and_signatures():
     for dtype in ("float32", "float64"):
         cases.append((f"SMOTENC codes k-NN {dtype}", mixed_neighbors.cuda_search_kernel().py_func,
                       f"void({dtype}[:, ::1], int64[:, ::1], float64, float64, float64[:, ::1], int64[:, ::1])"))
+    cases.append(("SMOTEN VDM distances", value_difference.cuda_vdm_kernel().py_func,
+                  "void(float64[:, ::1], int64, int32[:, ::1], float64[::1], int64[::1], int64[::1], "
+                  "float64[:, :, ::1], int64[::1])"))
     return cases
 
 

@@ -50,6 +50,17 @@ def test_categorical_identity_loop_under_the_simulator(monkeypatch):
     assert _categorical.SMOTENC_DENSE_KNN_BYTES == dense_bytes  # restored
 
 
+def test_vdm_knn_timing_under_the_simulator(monkeypatch):
+    from gpusmote.over_sampling import _categorical
+
+    monkeypatch.setattr(_categorical, "SMALL_VDM_TERMS", 0)  # the CPU side through its kernel too
+    result = gpu_check.time_vdm_knn(60)
+    assert result["identical"] and result["rows"] == 60 and result["cpu_s"] > 0 and result["cuda_s"] > 0
+    text = gpu_check.to_markdown({"device": "Test GPU", "identity": [], "family": [], "faiss_bound": {},
+                                  "device_inputs": [], "kernel_tests": "", "timings": [], "vdm_knn": result})
+    assert "SMOTEN k-NN, 60 rows x 10 codes of 50 levels" in text and "identical=True" in text
+
+
 def test_faiss_cpu_distances_stay_within_the_bound():
     worst = gpu_check.check_faiss_bound(np, n_rows=3000)["worst_error_over_bound"]
     assert 0 < worst < 0.5

@@ -31,7 +31,7 @@ def ptx_report() -> dict:
 def test_every_kernel_compiles_for_the_gpu(ptx_report):
     failed = {name: entry["error"] for name, entry in ptx_report.items() if not entry["ok"]}
     assert not failed, failed
-    assert len(ptx_report) == 17
+    assert len(ptx_report) == 18
 
 
 def test_no_fused_float64_multiply_add(ptx_report):

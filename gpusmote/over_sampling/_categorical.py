@@ -21,11 +21,13 @@ Value Difference Metric matrix and hands it to ``NearestNeighbors(metric=
 "precomputed")``. Here the same float64 distances are computed a block of rows
 at a time, from per-feature tables of imbalanced-learn's own terms between the
 class's levels (a pair's term depends only on the two levels; features with too
-many levels for a small table get their terms per block, by imbalanced-learn's
-expression), and reduced to each row's ``k + 1`` nearest with scikit-learn's
-own per-row selection (``argpartition`` then ``argsort``): the neighbour table,
-tie order included, is scikit-learn's, and memory is O(block x n_class), never
-O(n_class^2).
+many levels for a small table get their terms per pair, in NumPy's summation
+order), by ``gpusmote.kernels.value_difference`` on the CPU or the device
+(NumPy for small classes), and reduced to each row's ``k + 1`` nearest with
+scikit-learn's own per-row selection (``argpartition`` then ``argsort``) on the
+host: the neighbour table, tie order included, is scikit-learn's, and memory is
+O(block x n_class), never O(n_class^2). All tables are made before the output
+is allocated, and each class's new rows are decoded into it a block at a time.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ import numbers
 import os
 import warnings
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import numpy as np
 from imblearn.metrics.pairwise import ValueDifferenceMetric
@@ -58,9 +61,10 @@ from gpusmote.devices._input import device_kind, like, to_host
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
-from gpusmote.engine._resample import ClassPlan, plan_classes
+from gpusmote.engine._memory import release_freed_memory
+from gpusmote.engine._resample import ClassPlan, empty_output, plan_classes
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
-from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors
+from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors, value_difference
 from gpusmote.kernels._row_threads import shared_pool
 from gpusmote.neighbors._cpu import scale_from_ranges
 from gpusmote.neighbors._query import SMALL_NUMPY_TERMS
@@ -72,6 +76,10 @@ from gpusmote.over_sampling._base import NEIGHBORS_PARAMETER, RNG_PARAMETER, TIE
 #: temporary of its size alive with it); halving it from 16 MiB cost no time on
 #: 200k x 10 codes (2-core VM) and took 16 MiB off the peak.
 VDM_BLOCK_ELEMENTS = 1 << 20
+#: Distance terms (class rows^2 x features) up to which the CPU computes a
+#: class's VDM with NumPy (no kernel loaded in a fresh process); beyond, the
+#: kernel. Set from the 2-core VM's timings below.
+SMALL_VDM_TERMS = 1 << 24
 #: Threads computing blocks at once (sharing the budget above).
 VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
                          else os.cpu_count() or 1, 8))
@@ -245,36 +253,42 @@ class SMOTEN(_CategoricalOverSampler):
             n_categories=[len(cat) for cat in self.categorical_encoder_.categories_]
         ).fit(X_encoded, y)
         seed = philox_seed(self.random_state) if self.rng == "philox" else None
-        new_codes, y_resampled = [], [y.copy()]
-        for plan in plan_classes(X.shape[0], self.sampling_strategy_, labels):
-            X_class = _safe_indexing(X_encoded, np.flatnonzero(y == plan.label))
-            table = self._neighbor_table(vdm, X_class)
-            new_codes.append(self._class_codes(X_class, table, plan, seed, backend))
+        plans = plan_classes(X.shape[0], self.sampling_strategy_, labels)
+        class_codes = [_safe_indexing(X_encoded, np.flatnonzero(y == plan.label)) for plan in plans]
+        del X_encoded  # from here on only the over-sampled classes' rows are needed
+        # Every table before the output exists, and the k-NN's freed blocks
+        # handed back: the output then takes their place instead of adding to it.
+        tables = [self._neighbor_table(vdm, codes, backend) for codes in class_codes]
+        release_freed_memory()
+        X_res = self._decoded_output(X, sum(plan.n_samples for plan in plans))
+        start, decoded, y_resampled = X.shape[0], [X], [y.copy()]
+        for plan, codes, table in zip(plans, class_codes, tables):
+            blocks = self._class_code_blocks(codes, table, plan, seed, backend)
+            if X_res is None:
+                # a custom encoder decodes each class whole, as imbalanced-learn
+                decoded.append(self.categorical_encoder_.inverse_transform(np.concatenate(list(blocks))))
+            else:
+                for block in blocks:
+                    X_res[start:start + len(block)] = self.categorical_encoder_.inverse_transform(block)
+                    start += len(block)
             y_resampled.append(np.full(plan.n_samples, fill_value=plan.label, dtype=y.dtype))
-        del X_encoded
-        return self._decoded_output(X, new_codes), np.hstack(y_resampled)
+        return (np.vstack(decoded) if X_res is None else X_res), np.hstack(y_resampled)
 
-    def _decoded_output(self, X, new_codes: list) -> np.ndarray:
-        """``np.vstack([X] + [inverse_transform(codes) ...])``, imbalanced-
-        learn's output. With the default encoder (its decoded dtype is its
-        categories' and does not depend on the rows) the output is allocated
-        once and the new rows decoded into it a block at a time."""
+    def _decoded_output(self, X, n_new: int) -> np.ndarray | None:
+        """The output of ``np.vstack([X] + [inverse_transform(codes) ...])``,
+        imbalanced-learn's, with X's rows in place and room for ``n_new`` rows,
+        allocated once; None when its dtype is only known once the rows are
+        decoded (a custom encoder, object data)."""
         encoder = self.categorical_encoder_
         if type(encoder) is not OrdinalEncoder or X.dtype == object:
-            return np.vstack([X] + [encoder.inverse_transform(codes) for codes in new_codes])
+            return None
+        # the default encoder's decoded dtype is its categories', whatever the rows
         decoded_dtype = np.result_type(*[levels.dtype for levels in encoder.categories_])
-        n_new = sum(len(codes) for codes in new_codes)
-        X_res = np.empty((X.shape[0] + n_new, X.shape[1]), dtype=np.result_type(X.dtype, decoded_dtype))
+        X_res = empty_output((X.shape[0] + n_new, X.shape[1]), np.result_type(X.dtype, decoded_dtype))
         X_res[:X.shape[0]] = X
-        start = X.shape[0]
-        for codes in new_codes:
-            for first in range(0, len(codes), DECODE_BLOCK_ROWS):
-                block = codes[first:first + DECODE_BLOCK_ROWS]
-                X_res[start:start + len(block)] = encoder.inverse_transform(block)
-                start += len(block)
         return X_res
 
-    def _neighbor_table(self, vdm: ValueDifferenceMetric, X_class) -> np.ndarray:
+    def _neighbor_table(self, vdm: ValueDifferenceMetric, X_class, backend: Backend) -> np.ndarray:
         """Each class row's nearest class rows (itself included), in
         scikit-learn's order for ``NearestNeighbors(metric="precomputed")``."""
         if not isinstance(self.k_neighbors, numbers.Integral):
@@ -283,25 +297,25 @@ class SMOTEN(_CategoricalOverSampler):
             self.nn_k_.fit(distances)
             return np.asarray(self.nn_k_.kneighbors(distances, return_distance=False))
         codes = check_array(X_class, ensure_non_negative=True, dtype=np.int32)  # as vdm.pairwise
-        return vdm_kneighbors(vdm.proba_per_class_, codes, self.nn_k_.n_neighbors)
+        return vdm_kneighbors(vdm.proba_per_class_, codes, self.nn_k_.n_neighbors, backend)
 
-    def _class_codes(self, X_class, table: np.ndarray, plan: ClassPlan, seed: int | None,
-                     backend: Backend) -> np.ndarray:
-        """The class's new rows, encoded: per feature, the mode of the drawn
-        base rows' neighbours."""
+    def _class_code_blocks(self, X_class, table: np.ndarray, plan: ClassPlan, seed: int | None,
+                           backend: Backend) -> Iterator[np.ndarray]:
+        """The class's new rows, encoded, at most :data:`DECODE_BLOCK_ROWS` at a
+        time: per feature, the mode of the drawn base rows' neighbours."""
         X_class = np.asarray(X_class)
         n_class = X_class.shape[0]
         if seed is None:
             # imbalanced-learn's draw (restarted per class for an int seed)
             rs = check_random_state(self.random_state)
-            samples = [rs.choice(np.arange(n_class), size=plan.n_samples, replace=True)]
+            draws = [rs.choice(np.arange(n_class), size=plan.n_samples, replace=True)]
         else:
-            samples = (chunk.rows for chunk in
-                       iter_philox_draws(seed, plan.position, n_class, 1, plan.n_samples, backend))
+            draws = (chunk.rows for chunk in
+                     iter_philox_draws(seed, plan.position, n_class, 1, plan.n_samples, backend))
+        samples = (s[first:first + DECODE_BLOCK_ROWS] for s in draws for first in range(0, len(s), DECODE_BLOCK_ROWS))
         if not categorical.kernel_applies(X_class):
-            return np.concatenate([categorical.mode_rows_reference(X_class, table, backend.to_host(s))
-                                   for s in samples])
-        return np.concatenate(list(_mode_blocks(X_class, table, samples, backend)))
+            return (categorical.mode_rows_reference(X_class, table, backend.to_host(s)) for s in samples)
+        return _mode_blocks(X_class, table, samples, backend)
 
 
 def _mode_blocks(codes: np.ndarray, table: np.ndarray, samples, backend: Backend) -> Iterator[np.ndarray]:
@@ -316,10 +330,16 @@ def _mode_blocks(codes: np.ndarray, table: np.ndarray, samples, backend: Backend
         yield backend.to_host(out)
 
 
-def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neighbors: int) -> np.ndarray:
+def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neighbors: int,
+                   backend: Backend = CPU) -> np.ndarray:
     """The ``n_neighbors`` nearest rows of ``codes`` to each of its rows under
     the Value Difference Metric, as ``NearestNeighbors(n_neighbors,
     metric="precomputed").fit(D).kneighbors(D)`` on imbalanced-learn's ``D``.
+
+    The distances are computed a block of rows at a time (by the kernels of
+    ``gpusmote.kernels.value_difference`` on ``backend``, or NumPy for small
+    classes and for more classes than the kernels sum in NumPy's order) and
+    each block is reduced on the host by scikit-learn's own selection.
 
     Parameters
     ----------
@@ -329,6 +349,8 @@ def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neigh
         The class's encoded rows.
     n_neighbors : int
         Neighbours per row, the row itself included.
+    backend : Backend
+        Where the distances are computed.
 
     Returns
     -------
@@ -344,24 +366,100 @@ def vdm_kneighbors(proba_per_class: list[np.ndarray], codes: np.ndarray, n_neigh
         raise ValueError(f"Expected n_neighbors <= n_samples_fit, but n_neighbors = {n_neighbors}, "
                          f"n_samples_fit = {n_rows}, n_samples = {n_rows}")
     terms = [_feature_terms(proba, codes[:, f]) for f, proba in enumerate(proba_per_class)]
-    # a block row's temporaries: n_rows floats, times n_classes for direct features
-    width = max([term.shape[1] for kind, term, _ in terms if kind == "direct"] + [1])
+    n_classes = proba_per_class[0].shape[1]
     table = np.empty((n_rows, n_neighbors), dtype=np.int64)
 
-    def fill(block: tuple[int, int]) -> None:
-        start, stop = block
-        table[start:stop] = _select_nearest(_vdm_rows(terms, start, stop), n_neighbors)
+    def select(start: int, stop: int, distance: np.ndarray) -> None:
+        table[start:stop] = _select_nearest(distance, n_neighbors)
 
+    use_kernel = value_difference.kernel_applies(n_classes) and (
+        backend.name == "cuda" or n_rows * n_rows * len(terms) > SMALL_VDM_TERMS)
+    if use_kernel and backend.name == "cuda":
+        _select_device_blocks(_KernelTerms.pack(terms, n_rows, n_classes), backend, select)
+        return table
+    if use_kernel:
+        packed = _KernelTerms.pack(terms, n_rows, n_classes)
+        rows, width = packed.block_cpu, 1
+    else:
+        rows = functools.partial(_vdm_rows, terms)
+        # a block row's temporaries: n_rows floats, times n_classes for direct features
+        width = max([term.shape[1] for kind, term, _ in terms if kind == "direct"] + [1])
     blocks = list(_row_blocks(n_rows * width, n_rows, VDM_THREADS))
     if VDM_THREADS == 1 or len(blocks) == 1:
-        for block in blocks:
-            fill(block)
+        for start, stop in blocks:
+            select(start, stop, rows(start, stop))
     else:
-        # NumPy's take and argpartition release the GIL; blocks are independent.
-        # The process's kept threads: fresh ones per call would each grow a
-        # malloc arena of freed blocks (RSS, not in use).
-        list(shared_pool().map(fill, blocks))
+        # The kernel, NumPy's take and argpartition release the GIL; blocks are
+        # independent. The process's kept threads: fresh ones per call would
+        # each grow a malloc arena of freed blocks (RSS, not in use).
+        list(shared_pool().map(lambda block: select(*block, rows(*block)), blocks))
     return table
+
+
+def _select_device_blocks(packed: _KernelTerms, backend: Backend, select) -> None:
+    """Distances on the device a block at a time, each block copied to the
+    host and reduced there by the pool's threads (at most ``VDM_THREADS``
+    blocks on the host at once) while the device computes the next."""
+    device = packed.to_device(backend)
+    n_rows = packed.levels.shape[1]
+    pending: list = []
+    for start, stop in _row_blocks(n_rows, n_rows, VDM_THREADS):
+        distance = backend.xp.empty((stop - start, n_rows), dtype=np.float64)
+        value_difference.vdm_block_cuda(distance, start, *device)
+        pending.append(shared_pool().submit(select, start, stop, backend.to_host(distance)))
+        del distance
+        if len(pending) >= VDM_THREADS:
+            pending.pop(0).result()
+    for future in pending:
+        future.result()
+
+
+@dataclass(frozen=True)
+class _KernelTerms:
+    """The per-feature terms in the arrays ``gpusmote.kernels.value_difference``
+    takes (see :func:`~gpusmote.kernels.value_difference.vdm_block`)."""
+
+    levels: np.ndarray
+    tables: np.ndarray
+    table_start: np.ndarray
+    table_width: np.ndarray
+    proba: np.ndarray
+    direct_slot: np.ndarray
+
+    @classmethod
+    def pack(cls, terms: list[tuple[str, np.ndarray, np.ndarray]], n_rows: int, n_classes: int) -> _KernelTerms:
+        n_features = len(terms)
+        levels = np.zeros((n_features, n_rows), dtype=np.int32)  # a feature's levels contiguous
+        table_start = np.zeros(n_features, dtype=np.int64)
+        table_width = np.zeros(n_features, dtype=np.int64)
+        direct_slot = np.full(n_features, -1, dtype=np.int64)
+        tables, direct, offset = [], [], 0
+        for f, (kind, term, feature_levels) in enumerate(terms):
+            if kind == "table":
+                levels[f] = feature_levels
+                table_start[f], table_width[f] = offset, term.shape[0]
+                tables.append(term.reshape(-1))
+                offset += term.size
+            else:
+                direct_slot[f] = len(direct)
+                direct.append(term)
+        return cls(levels,
+                   np.concatenate(tables) if tables else np.zeros(1),
+                   table_start, table_width,
+                   np.stack(direct) if direct else np.zeros((0, 1, n_classes)),
+                   direct_slot)
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        return (self.levels, self.tables, self.table_start, self.table_width, self.proba, self.direct_slot)
+
+    def to_device(self, backend: Backend) -> tuple:
+        return tuple(backend.to_device(a) for a in self.arrays())
+
+    def block_cpu(self, start: int, stop: int) -> np.ndarray:
+        """Rows ``start:stop`` of the VDM matrix, by the CPU kernel."""
+        distance = np.empty((stop - start, self.levels.shape[1]), dtype=np.float64)
+        value_difference.vdm_block(distance, start, *self.arrays())
+        return distance
 
 
 def _feature_terms(proba: np.ndarray, column: np.ndarray) -> tuple[str, np.ndarray, np.ndarray]:
