@@ -1,8 +1,9 @@
 """SMOTE after a clustering, as imbalanced-learn's
 ``imblearn/over_sampling/_smote/cluster.py``: :class:`KMeansSMOTE`.
 
-Per over-sampled class the clustering (scikit-learn's, on the host) is fitted
-on all of X; the clusters where the class is common enough get a share of the
+Per over-sampled class the clustering (scikit-learn's, on the host; see
+:mod:`gpusmote.over_sampling._minibatch_draws` for how its default is fitted
+faster to the same clusters) is fitted on all of X; the clusters where the class is common enough get a share of the
 class's new rows that grows with how sparse the class is in them, and each
 such cluster is SMOTE'd on its own rows of the class. Each valid cluster is one
 :class:`gpusmote.engine._resample.Block`: its rows, neighbour table and draws,
@@ -29,6 +30,7 @@ from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._resample import Block, resample_blocks
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.neighbors._query import NeighborQuery
+from gpusmote.over_sampling import _minibatch_draws as minibatch_draws
 from gpusmote.over_sampling._base import (
     NEIGHBORS_PARAMETER,
     RNG_PARAMETER,
@@ -226,7 +228,7 @@ class KMeansSMOTE(DeviceOverSampler):
         RuntimeError
             If no cluster is valid (imbalanced-learn's message).
         """
-        assignment = np.asarray(self.kmeans_estimator_.fit_predict(X_host))
+        assignment = np.asarray(minibatch_draws.fit_predict(self.kmeans_estimator_, X_host))
         if self.cluster_balance_threshold_ == "auto":
             threshold = n_samples / n_total / 2
         else:
