@@ -19,6 +19,8 @@ import gpusmote
 from gpusmote.devices import _backend
 from gpusmote.neighbors import _query
 from gpusmote.neighbors._cpu import kneighbors_excluding_self, kneighbors_of_queries
+from gpusmote.kernels import interpolate
+from gpusmote.neighbors import _numpy as numpy_search
 from gpusmote.neighbors._numpy import kneighbors_excluding_self_numpy, kneighbors_of_queries_numpy
 from helpers import assert_same_resample, make_classes
 
@@ -67,8 +69,11 @@ def test_index_tie_rule_is_the_kernels_on_tied_data(name, params, monkeypatch):
         assert_same_resample(small, resample(name, params, X, y, False, monkeypatch, **extra))
 
 
+@pytest.mark.parametrize("block_values", [None, 500])  # one 3-D block; per-feature chunks
 @pytest.mark.parametrize("scale", [1.0, 1e-200, 1e200, 3.0])
-def test_numpy_search_is_the_kernels(scale):
+def test_numpy_search_is_the_kernels(scale, block_values, monkeypatch):
+    if block_values is not None:
+        monkeypatch.setattr(numpy_search, "_BLOCK_VALUES", block_values)
     rng = np.random.default_rng(6)
     points = np.vstack([rng.normal(size=(120, 6)), np.round(rng.normal(size=(60, 6)))]) * scale
     points[5] = points[9]
@@ -79,6 +84,21 @@ def test_numpy_search_is_the_kernels(scale):
     for k in (1, 7, 180):
         np.testing.assert_array_equal(kneighbors_of_queries_numpy(points, queries, k),
                                       kneighbors_of_queries(points, queries, k))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+def test_numpy_interpolation_in_chunks_is_the_whole_expression(dtype, monkeypatch):
+    rng = np.random.default_rng(7)
+    data = (rng.normal(size=(40, 7)) * 100).astype(dtype)
+    nn_idx = rng.integers(0, 40, size=(40, 5))
+    rows, cols, steps = rng.integers(0, 40, 1003), rng.integers(0, 5, 1003), rng.random(1003)
+    whole = np.empty((1003, 7), dtype=dtype)
+    interpolate._interpolate_array_expr(whole, data, data, nn_idx, rows, cols, steps)
+    for elements in (1, 7 * 64, 1 << 13):  # a row, several rows, the default
+        monkeypatch.setattr(interpolate, "NUMPY_CHUNK_ELEMENTS", elements)
+        chunked = np.full_like(whole, 3)
+        interpolate.interpolate_rows_numpy(chunked, data, data, nn_idx, rows, cols, steps)
+        np.testing.assert_array_equal(chunked, whole)
 
 
 def test_small_data_loads_no_kernel():

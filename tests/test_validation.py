@@ -86,12 +86,10 @@ def test_cuda_without_a_gpu_is_a_clear_error(monkeypatch):
 
 
 def test_auto_falls_back_to_cpu_with_a_warning_when_cuda_is_broken(monkeypatch):
-    import importlib.util
-
     import gpusmote.devices._resolve as device_module
 
     monkeypatch.setattr(device_module, "cuda_status", lambda: (False, "the CUDA install is broken (x)"))
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: object() if name == "cupy" else None)
+    monkeypatch.setattr(device_module, "cupy_installed", lambda: True)
     sampler = SMOTE(random_state=0)
     with pytest.warns(RuntimeWarning, match="runs on the CPU: the CUDA install is broken"):
         sampler.fit_resample(X_OK, Y_OK)

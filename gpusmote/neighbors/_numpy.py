@@ -27,15 +27,27 @@ def _nearest(points: np.ndarray, queries: np.ndarray, k: int, self_offset: int |
     points64 = points.astype(np.float64)
     queries64 = queries.astype(np.float64)
     out = np.empty((len(queries), k), dtype=np.int64)
-    chunk = max(1, _BLOCK_VALUES // max(1, n_points))
+    n_features = points.shape[1]
+    # Small sets: every feature's squared differences in one block (one ufunc
+    # call each, not one per feature), summed feature by feature as below.
+    whole = 0 < len(queries) * n_points * n_features <= _BLOCK_VALUES
+    chunk = len(queries) if whole else max(1, _BLOCK_VALUES // max(1, n_points))
     for start in range(0, len(queries), chunk):
         stop = min(len(queries), start + chunk)
-        dist = np.zeros((stop - start, n_points))
-        for f in range(points.shape[1]):
-            diff = np.subtract.outer(queries64[start:stop, f], points64[:, f])
-            diff *= scale
-            diff *= diff
-            dist += diff
+        if whole:
+            terms = queries64[start:stop, None, :] - points64[None, :, :]
+            terms *= scale
+            terms *= terms
+            dist = terms[:, :, 0].copy()  # 0 + t = t: the same sums as from zeros
+            for f in range(1, n_features):
+                dist += terms[:, :, f]
+        else:
+            dist = np.zeros((stop - start, n_points))
+            for f in range(n_features):
+                diff = np.subtract.outer(queries64[start:stop, f], points64[:, f])
+                diff *= scale
+                diff *= diff
+                dist += diff
         order = np.argsort(dist, axis=1, kind="stable")  # stable: ties by lower index
         if self_offset is not None:
             own = np.arange(start, stop)[:, None] + self_offset
