@@ -26,7 +26,7 @@ from sklearn.utils.multiclass import check_classification_targets
 from gpusmote.devices._backend import CPU, for_size
 from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote.devices._resolve import DEVICES, resolve_device
-from gpusmote.engine._labels import plain_dtype, with_cached_labels
+from gpusmote.engine._labels import checked_sampling_strategy, plain_dtype, with_cached_labels
 from gpusmote.neighbors._sparse import canonical_csr
 from gpusmote.over_sampling._frames import FrameTransformer
 
@@ -106,7 +106,7 @@ class DeviceOverSampler(BaseOverSampler):
         check_classification_targets(y)
         arrays_transformer = FrameTransformer(X, y)
         X, y, binarize_y = self._check_X_y(X, y)
-        self.sampling_strategy_ = check_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
+        self.sampling_strategy_ = checked_sampling_strategy(self.sampling_strategy, y, self._sampling_type)
         output = self._fit_resample(X, y, **params)
         y_ = label_binarize(output[1], classes=np.unique(y)) if binarize_y else output[1]
         X_, y_ = arrays_transformer.transform(output[0], y_)
