@@ -108,3 +108,19 @@ def test_progress_reports_every_row_and_blas_stays_single_threaded(monkeypatch):
     np.testing.assert_array_equal(table, reference_kneighbors(data, 3))
     assert sum(reports) == 300 and len(reports) > 4 and all(r > 0 for r in reports)
     assert seen and set(seen) == {1}
+
+
+@pytest.mark.parametrize("symmetric", [False, True])
+def test_searches_on_the_kept_threads_and_nested_in_their_tasks(symmetric, monkeypatch):
+    # Searches share the kept pool; one running inside a task of that pool (every
+    # thread busy with one) runs in place instead of waiting on the pool forever.
+    from gpusmote.kernels._row_threads import n_threads, shared_pool
+
+    monkeypatch.setattr(knn_module, "SYMMETRIC_MIN_ROWS", 512 if symmetric else 10**9)
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 32)  # many blocks
+    data = np.random.default_rng(11).normal(size=(1500, 6))
+    expected = reference_kneighbors(data, 4)
+    assert np.array_equal(kneighbors_excluding_self(data, 4), expected)
+    futures = [shared_pool().submit(kneighbors_excluding_self, data, 4) for _ in range(n_threads() + 1)]
+    for future in futures:
+        assert np.array_equal(future.result(timeout=120), expected)

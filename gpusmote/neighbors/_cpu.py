@@ -18,7 +18,7 @@ import contextvars
 import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -26,6 +26,7 @@ import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from gpusmote.kernels._row_threads import in_pool_thread, shared_pool
 from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact, symmetric_pair_candidates
 
 #: Queries per block; one block is one task for a thread.
@@ -342,8 +343,8 @@ def _symmetric_search(exact, prepared, k: int, m: int, block_bytes: int | None) 
     rounds = [[(i, i) for i in range(len(ranges))], *_symmetric_rounds(len(ranges))]
     report = _progress.get()
     out = np.empty((n_points, k), dtype=np.int64)
-    with _threadpool_controller().limit(limits=1, user_api="blas"), \
-            ThreadPoolExecutor(max_workers=n_threads) as pool:
+    pool = _search_pool(n_threads)
+    with _threadpool_controller().limit(limits=1, user_api="blas"):
         for number, pairs in enumerate(rounds):
             list(pool.map(pair, pairs))  # a round's pairs share no rows: the next waits
             if report is not None:
@@ -421,22 +422,44 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
     report = _progress.get()
     n_fallback = 0
     with _threadpool_controller().limit(limits=1, user_api="blas"):
-        if n_threads == 1 or len(starts) == 1:
-            results = map(search_block, starts)
-            pool = None
-        else:
-            pool = ThreadPoolExecutor(max_workers=n_threads)
-            results = pool.map(search_block, starts)
+        pool = _search_pool(n_threads) if len(starts) > 1 else None
+        futures = [] if pool is None else [pool.submit(search_block, start) for start in starts]
         try:
-            for start, fell_back in zip(starts, results):  # in order, on the calling thread
-                n_fallback += fell_back
+            for i, start in enumerate(starts):  # in order, on the calling thread
+                n_fallback += futures[i].result() if futures else search_block(start)
                 if report is not None:
                     report(min(block, n_queries - start))
         finally:
-            if pool is not None:
-                pool.shutdown(wait=True, cancel_futures=True)
+            for future in futures:
+                future.cancel()
     record.last_fallback_rows = int(n_fallback)
     return out
+
+
+class _InPlace:
+    """``map``/``submit`` on the calling thread (a search nested in a pool's
+    task, or one thread): a task of a pool must not wait on the pool."""
+
+    @staticmethod
+    def map(function, items):
+        return map(function, items)
+
+    @staticmethod
+    def submit(function, *args) -> Future:
+        future = Future()
+        try:
+            future.set_result(function(*args))
+        except BaseException as error:  # re-raised by result(), as a pool's would be
+            future.set_exception(error)
+        return future
+
+
+def _search_pool(n_threads: int):
+    """The kept threads a search runs its blocks on (``n_threads`` of them),
+    or the calling thread alone."""
+    if n_threads == 1 or in_pool_thread():
+        return _InPlace()
+    return shared_pool(n_threads)
 
 
 _progress: contextvars.ContextVar = contextvars.ContextVar("gpusmote_knn_progress", default=None)
