@@ -23,6 +23,7 @@ data; ``ties="index"`` keeps gpusmote's lower-index rule everywhere.
 
 from __future__ import annotations
 
+import importlib
 import numbers
 
 import numpy as np
@@ -34,6 +35,10 @@ from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from gpusmote.neighbors._table import checked_neighbor_table
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 
+
+# The small-data search is loaded with the samplers, not inside their first
+# call (0.6 ms of a 2.7 ms first fit_resample on 1,484 x 8 rows, 2-core VM).
+importlib.import_module("gpusmote.neighbors._numpy")
 
 #: Distance terms (points x queries x features) up to which the small-data
 #: backend's NumPy search runs; beyond, scikit-learn's (ties='imblearn'): on

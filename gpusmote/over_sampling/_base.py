@@ -23,6 +23,7 @@ from sklearn.preprocessing import label_binarize
 from sklearn.utils._param_validation import HasMethods, Interval, StrOptions
 from sklearn.utils.multiclass import check_classification_targets
 
+from gpusmote.dask._detect import is_dask_collection  # never imports Dask
 from gpusmote.devices._backend import CPU, for_size
 from gpusmote.devices._input import as_cupy, check_device_X, device_kind, like, to_host
 from gpusmote.devices._resolve import DEVICES, resolve_device
@@ -90,9 +91,9 @@ class DeviceOverSampler(BaseOverSampler):
             in label order; device input gives output on the same device.
         y_resampled : same type as y, of shape (n_samples_new,)
         """
-        from gpusmote.dask import fit_resample as dask_fit_resample, is_dask_collection
-
         if is_dask_collection(X) or is_dask_collection(y):  # lazy in, lazy out (never imports dask)
+            from gpusmote.dask import fit_resample as dask_fit_resample
+
             return dask_fit_resample(self, X, y, **params)
         if device_kind(X) is not None or device_kind(y) is not None:
             return self._fit_resample_device_input(X, y)
