@@ -125,25 +125,32 @@ def test_search_runs_blas_single_threaded(monkeypatch):
     """Each search thread runs its own GEMM tiles; a multi-threaded BLAS under
     them would oversubscribe the cores. The controller is cached, so it must
     still limit SciPy's BLAS (the one Numba's np.dot calls) on later calls."""
+    seen = record_blas_threads(monkeypatch, "block_candidates")
+    data = np.random.default_rng(8).normal(size=(600, 4)).astype(np.float32)
+    for _ in range(2):
+        np.testing.assert_array_equal(kneighbors_excluding_self(data, 3), reference_kneighbors(data, 3))
+    assert seen and set(seen) == {1}
+
+
+def record_blas_threads(monkeypatch, kernel_name: str) -> list:
+    """Wrap ``knn_module.<kernel_name>`` so each call records the thread
+    count of SciPy's BLAS (the one Numba's np.dot calls) at that moment; a
+    library loaded earlier by another package (FAISS's OpenMP BLAS, whose
+    limit is per thread) is not the one the tiles run on."""
     from threadpoolctl import threadpool_info
 
     blas = knn_module._threadpool_controller().select(user_api="blas").lib_controllers
-    # SciPy's BLAS only: a library loaded earlier by another package (FAISS's
-    # OpenMP BLAS, whose limit is per thread) is not the one the tiles run on.
     known = {lib.filepath for lib in blas if "scipy" in lib.filepath}
     assert known
     seen = []
-    original = knn_module.block_candidates
+    original = getattr(knn_module, kernel_name)
 
     def recording(*args):
         seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["filepath"] in known)
         return original(*args)
 
-    monkeypatch.setattr(knn_module, "block_candidates", recording)
-    data = np.random.default_rng(8).normal(size=(600, 4)).astype(np.float32)
-    for _ in range(2):
-        np.testing.assert_array_equal(kneighbors_excluding_self(data, 3), reference_kneighbors(data, 3))
-    assert seen and set(seen) == {1}
+    monkeypatch.setattr(knn_module, kernel_name, recording)
+    return seen
 
 
 @pytest.mark.parametrize(("dtype", "scale"), [

@@ -12,7 +12,7 @@ import pytest
 
 import gpusmote.neighbors._cpu as knn_module
 from gpusmote.neighbors._cpu import kneighbors_excluding_self
-from test_knn import reference_kneighbors, sequential_sqdist
+from test_knn import record_blas_threads, reference_kneighbors, sequential_sqdist
 
 
 @pytest.fixture(autouse=True)
@@ -89,18 +89,7 @@ def test_default_blocks_equal_the_one_sided_search(monkeypatch, tile_bytes):
 
 
 def test_progress_reports_every_row_and_blas_stays_single_threaded(monkeypatch):
-    from threadpoolctl import threadpool_info
-
-    blas = knn_module._threadpool_controller().select(user_api="blas").lib_controllers
-    known = {lib.filepath for lib in blas if "scipy" in lib.filepath}
-    seen = []
-    original = knn_module.symmetric_pair_candidates
-
-    def recording(*args):
-        seen.extend(lib["num_threads"] for lib in threadpool_info() if lib["filepath"] in known)
-        return original(*args)
-
-    monkeypatch.setattr(knn_module, "symmetric_pair_candidates", recording)
+    seen = record_blas_threads(monkeypatch, "symmetric_pair_candidates")
     data = np.random.default_rng(8).normal(size=(300, 4))
     reports = []
     with knn_module.search_progress(reports.append):
