@@ -18,7 +18,6 @@ import contextvars
 import functools
 import math
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass
 from types import ModuleType
 
@@ -292,8 +291,7 @@ def kneighbors_excluding_self(
     exact = exact_view(data)
     m = n_candidates(k, len(data))
     if len(data) >= SYMMETRIC_MIN_ROWS and m < len(data) - 1:
-        # the search holds the only reference to the prepared rows (it frees them early)
-        return _symmetric_search(exact, [prepare_points(data)], k, m, block_bytes)
+        return _symmetric_search(exact, data, k, m, block_bytes)
     prepared = prepare_points(data)
 
     def block(start, stop):
@@ -316,7 +314,7 @@ def _symmetric_rounds(n_ranges: int) -> list[list[tuple[int, int]]]:
     return rounds
 
 
-def _symmetric_search(exact, prepared_box: list, k: int, m: int, block_bytes: int | None) -> np.ndarray:
+def _symmetric_search(exact, data, k: int, m: int, block_bytes: int | None) -> np.ndarray:
     """:func:`kneighbors_excluding_self` computing each pair's GEMM value once.
 
     The rows are cut into ranges; each range with itself, then every pair of
@@ -325,12 +323,12 @@ def _symmetric_search(exact, prepared_box: list, k: int, m: int, block_bytes: in
     (:func:`gpusmote.kernels.neighbors.symmetric_pair_candidates`): half the
     GEMM of the one-sided search. The candidates of every row are kept until
     all pairs are done (``n x m`` values and indices), then re-ranked and
-    proved exactly as there, so the table is the same. ``prepared_box`` holds
-    the only reference to the :class:`Prepared` rows, freed once the pairs are
-    done (the re-rank reads the exact rows), so the re-rank's output takes
-    their place instead of adding to them.
+    proved exactly as there, so the table is the same. The search prepares
+    ``data``'s float32 rows itself and frees them once the pairs are done (the
+    re-rank reads the exact rows), so the re-rank's output takes their place
+    instead of adding to them.
     """
-    prepared = prepared_box.pop()
+    prepared = prepare_points(data)
     points = prepared.rows
     n_points = len(points)
     n_threads = max(1, numba.get_num_threads())
@@ -441,36 +439,25 @@ def _search(exact, prepared, n_queries, block_of, k, m, n_candidates_total, bloc
     report = _progress.get()
     n_fallback = 0
     with _threadpool_controller().limit(limits=1, user_api="blas"):
-        pool = _search_pool(n_threads) if len(starts) > 1 else None
-        futures = [] if pool is None else [pool.submit(search_block, start) for start in starts]
+        pool = _search_pool(n_threads if len(starts) > 1 else 1)
+        results = pool.map(search_block, starts)
         try:
-            for i, start in enumerate(starts):  # in order, on the calling thread
-                n_fallback += futures[i].result() if futures else search_block(start)
+            for start, fell_back in zip(starts, results):  # in order, on the calling thread
+                n_fallback += fell_back
                 if report is not None:
                     report(min(block, n_queries - start))
         finally:
-            for future in futures:
-                future.cancel()
+            if hasattr(results, "close"):
+                results.close()  # a pool's: its blocks not yet started are cancelled
     record.last_fallback_rows = int(n_fallback)
     return out
 
 
 class _InPlace:
-    """``map``/``submit`` on the calling thread (a search nested in a pool's
-    task, or one thread): a task of a pool must not wait on the pool."""
+    """``map`` on the calling thread (a search nested in a pool's task, or one
+    thread): a task of a pool must not wait on the pool."""
 
-    @staticmethod
-    def map(function, items):
-        return map(function, items)
-
-    @staticmethod
-    def submit(function, *args) -> Future:
-        future = Future()
-        try:
-            future.set_result(function(*args))
-        except BaseException as error:  # re-raised by result(), as a pool's would be
-            future.set_exception(error)
-        return future
+    map = staticmethod(map)
 
 
 def _search_pool(n_threads: int):
