@@ -15,6 +15,8 @@ from imblearn.utils import check_sampling_strategy
 
 try:  # scikit-learn >= 1.6
     from sklearn.utils._unique import attach_unique, cached_unique
+
+    LABEL_CACHE = True
 except ImportError:  # pragma: no cover - older scikit-learn: no caching
     def attach_unique(y):
         return y
@@ -22,9 +24,7 @@ except ImportError:  # pragma: no cover - older scikit-learn: no caching
     def cached_unique(y):
         return np.unique(y)
 
-    _no_cache = attach_unique
-else:
-    _no_cache = None
+    LABEL_CACHE = False
 
 
 #: Widest label range (max - min) counted with ``np.bincount`` instead of
@@ -38,8 +38,8 @@ def with_cached_labels(y):
     anything else (lists, pandas, object or string labels) unchanged."""
     if not (isinstance(y, np.ndarray) and y.ndim == 1 and y.dtype.kind in "biuf"):
         return y
-    counted = _counted_labels(y)
-    if counted is None or attach_unique is _no_cache:
+    counted = _counted_labels(y) if LABEL_CACHE else None
+    if counted is None:
         return attach_unique(y)
     labels, counts = counted
     # scikit-learn's attach_unique (its checks read "unique"), with the labels

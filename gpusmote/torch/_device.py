@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import contextlib
-import importlib.util
 from collections.abc import Iterator
 
 import torch
 
-from gpusmote.devices._resolve import cuda_simulated, cuda_status
+from gpusmote.devices._resolve import cuda_simulated, cuda_status, cupy_installed
 
 DEVICE_TYPES = ("cpu", "cuda")
 
@@ -79,7 +78,7 @@ def selected(device: torch.device | None) -> Iterator[None]:
     with contextlib.ExitStack() as stack:
         if torch.cuda.is_available():
             stack.enter_context(torch.cuda.device(device.index))
-        if importlib.util.find_spec("cupy") is not None:
+        if cupy_installed():
             import cupy
 
             stack.enter_context(cupy.cuda.Device(device.index))
