@@ -241,59 +241,149 @@ def block_candidates(queries, points, query_offset, point_tile, cand_idx, cand_b
         cand_bound[q] = cand_vals[q].max()
 
 
+@njit(inline="always")
+def _centred_rows(data, r0, r1, mean, scale, sign, rows, sq):
+    """Rows ``r0 .. r1`` of ``data`` as the float32 stage sees them:
+    ``float32((x - mean) * scale)`` (computed in float64, as NumPy computes the
+    one-sided search's rows) times ``sign`` (-2 or 1: exact) into
+    ``rows[:, :d]``, and the float32 rows' squared norm (summed in float64,
+    rounded to float32) into ``sq``."""
+    n_features = data.shape[1]
+    for r in range(r1 - r0):
+        total = 0.0
+        for f in range(n_features):
+            value = np.float32((np.float64(data[r0 + r, f]) - mean[f]) * scale)
+            rows[r, f] = value * sign
+            total += np.float64(value) * np.float64(value)
+        sq[r] = np.float32(total)
+
+
+@njit(inline="always")
+def _centred_squares(data, r, mean, scale):
+    """Squared norms of row ``r`` centred and scaled as :func:`_centred_rows`
+    makes it: of the float32 row, and of the float64 row before rounding."""
+    sq32 = 0.0
+    sq64 = 0.0
+    for f in range(data.shape[1]):
+        value = (np.float64(data[r, f]) - mean[f]) * scale
+        rounded = np.float64(np.float32(value))
+        sq32 += rounded * rounded
+        sq64 += value * value
+    return sq32, sq64
+
+
 @cpu_kernel(nogil=True)
-def symmetric_pair_candidates(points, q_lo, q_hi, p_lo, p_hi, block_rows, point_tile, cand_vals, cand_idx):
+def centred_norms(data, mean, scale, sq_norms, norms):
+    """Per row of ``data`` (a block of queries): ``|a|^2`` of its float32
+    stage row, and the larger of that row's and the float64 row's norm (what
+    the error bound takes), as the one-sided search's preparation computes
+    them, without its n x d temporaries."""
+    for r in range(data.shape[0]):
+        sq32, sq64 = _centred_squares(data, r, mean, scale)
+        sq_norms[r] = sq32
+        norms[r] = np.sqrt(max(sq32, sq64))
+
+
+@cpu_kernel(nogil=True)
+def largest_centred_norm(data, mean, scale):
+    """The largest of :func:`centred_norms`' norms over ``data``'s rows."""
+    largest = 0.0
+    for r in range(data.shape[0]):
+        sq32, sq64 = _centred_squares(data, r, mean, scale)
+        largest = max(largest, sq32, sq64)
+    return np.sqrt(largest)
+
+
+@cpu_kernel(nogil=True)
+def symmetric_pair_candidates(data, mean, scale, q_lo, q_hi, p_lo, p_hi, block_rows, group_blocks, point_tile,
+                              cand_vals, cand_idx):
     """Candidates from one pair of row ranges of a self-search, each distance
     computed once and merged for both of its rows (CPU).
 
-    ``points`` is ``[-2 b, |b|^2]`` (float32, the rows are also the queries).
-    Queries ``q_lo .. q_hi`` go in blocks of ``block_rows`` against point tiles
-    of ``p_lo .. p_hi`` (``point_tile`` rows, a divisor of ``block_rows``); each
-    tile's ``|b_p|^2 - 2 a_q.b_p`` is merged into the queries' candidates and,
-    as ``|b_q|^2 - 2 a_p.b_q`` (the same GEMM value, ``- |b_p|^2 + |b_q|^2`` in
-    float32: a few roundings, well inside the proof's error bound, which is
-    twice the GEMM's), into the tile rows' own candidates. With the same range
-    on both sides (``q_lo == p_lo``) a query block takes its own block's tiles
-    on its side only (that square holds both orders) and skips earlier ones
-    (their pairs were merged from the other side). Every row of both ranges
-    is written by this call only: pairs of disjoint ranges may run at once.
+    The float32 rows are made here from ``data`` as they are needed (no copy
+    of all rows: at the scale of a cleaner's search that copy was as large as
+    the data): ``group_blocks`` query blocks of ``block_rows`` rows as ``[a,
+    1]``, then each point tile (``point_tile`` rows, a divisor of
+    ``block_rows``) of ``p_lo .. p_hi`` as ``[-2 b, |b|^2]``, used by every
+    block of the group (so a tile is made once per group, not per block).
+    Each tile's ``|b_p|^2 - 2 a_q.b_p`` is merged into the queries'
+    candidates and, as ``|b_q|^2 - 2 a_p.b_q`` (the same GEMM value,
+    ``- |b_p|^2 + |b_q|^2`` in float32: a few roundings, well inside the
+    proof's error bound, which is twice the GEMM's), into the tile rows' own
+    candidates. With the same range on both sides (``q_lo == p_lo``) a query
+    block takes its own block's tiles on its side only (that square holds both
+    orders) and skips earlier ones (their pairs were merged from the other
+    side). Every row of both ranges is written by this call only: pairs of
+    disjoint ranges may run at once.
 
     Parameters
     ----------
+    data : array of shape (n_points, n_features)
+        The rows (float32, float64 or int64), also the queries.
+    mean : float64 array of shape (n_features,)
+        What the rows are centred on.
+    scale : float
+        The power of two the centred rows are scaled by.
     cand_vals : float32 array of shape (n_points, m)
         Every row's running candidate values, updated in place (start at +inf).
-    cand_idx : int64 array of shape (n_points, m)
+    cand_idx : int32 or int64 array of shape (n_points, m)
         Their point indices (start at -1).
     """
-    n_columns = points.shape[1]
-    n_features = n_columns - 1
+    n_features = data.shape[1]
+    n_columns = n_features + 1
     same = q_lo == p_lo
-    queries = np.empty((block_rows, n_columns), dtype=np.float32)
+    group_rows = block_rows * group_blocks
+    queries = np.empty((group_rows, n_columns), dtype=np.float32)
+    query_sq = np.empty(group_rows, dtype=np.float32)
+    tile = np.empty((point_tile, n_columns), dtype=np.float32)
+    tile_sq = np.empty(point_tile, dtype=np.float32)
     tile_values = np.empty((block_rows, point_tile), dtype=np.float32)
     worst_buf = np.empty(point_tile, dtype=np.float32)
-    own_buf = np.empty(point_tile, dtype=np.float32)
     hits_buf = np.empty(point_tile, dtype=np.int32)
     lowest_buf = np.empty(point_tile, dtype=np.float32)
     lowest_q_buf = np.empty(point_tile, dtype=np.int64)
-    for b0 in range(q_lo, q_hi, block_rows):
-        b1 = min(q_hi, b0 + block_rows)
-        nb = b1 - b0
-        for q in range(nb):
-            for f in range(n_features):
-                queries[q, f] = points[b0 + q, f] * np.float32(-0.5)
-            queries[q, n_features] = np.float32(1.0)
-        for t0 in range(b0 if same else p_lo, p_hi, point_tile):
+    for g0 in range(q_lo, q_hi, group_rows):
+        g1 = min(q_hi, g0 + group_rows)
+        _centred_rows(data, g0, g1, mean, scale, np.float32(1.0), queries, query_sq)
+        queries[: g1 - g0, n_features] = np.float32(1.0)
+        for t0 in range(g0 if same else p_lo, p_hi, point_tile):
             t1 = min(p_hi, t0 + point_tile)
             nt = t1 - t0
-            if nb == block_rows and nt == point_tile:
-                values = tile_values
-            else:  # the last block or tile: its own contiguous result
-                values = np.empty((nb, nt), dtype=np.float32)
-            np.dot(queries[:nb], points[t0:t1].T, values)
-            select_candidates(values, t0, b0, cand_vals[b0:b1], cand_idx[b0:b1])
-            if t0 >= b1:  # a tile past the query block: its rows take the pairs too
-                _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_idx,
-                               worst_buf, own_buf, hits_buf, lowest_buf, lowest_q_buf)
+            _centred_rows(data, t0, t1, mean, scale, np.float32(-2.0), tile, tile_sq)
+            tile[:nt, n_features] = tile_sq[:nt]
+            for b0 in range(g0, g1, block_rows):
+                if same and t0 < b0:
+                    continue  # merged from the other side, by an earlier block
+                b1 = min(g1, b0 + block_rows)
+                nb = b1 - b0
+                if nb == block_rows and nt == point_tile:
+                    values = tile_values
+                else:  # the last block or tile: its own contiguous result
+                    values = np.empty((nb, nt), dtype=np.float32)
+                np.dot(queries[b0 - g0 : b1 - g0], tile[:nt].T, values)
+                select_candidates(values, t0, b0, cand_vals[b0:b1], cand_idx[b0:b1])
+                if t0 >= b1:  # a tile past the query block: its rows take the pairs too
+                    _merge_columns(values, nb, nt, b0, t0, query_sq[b0 - g0 : b1 - g0], tile_sq, cand_vals,
+                                   cand_idx, worst_buf, hits_buf, lowest_buf, lowest_q_buf)
+
+
+@cpu_kernel(nogil=True)
+def pack_row_maxima(values):
+    """Each row's largest value (NaN if it holds one, as ``values.max(axis=1)``)
+    written to the front of ``values``' own buffer, in row order: element ``i``
+    of the flat buffer becomes row ``i``'s maximum. In place, so the bound of
+    every row of a search costs no array beside its candidates (the caller
+    shrinks the buffer to the maxima). Row ``i`` starts at ``i * m >= i``, so it
+    is read before any write reaches it."""
+    n_rows, m = values.shape
+    flat = values.reshape(n_rows * m)
+    for i in range(n_rows):
+        largest = flat[i * m]
+        for c in range(1, m):
+            value = flat[i * m + c]
+            if value > largest or value != value:
+                largest = value
+        flat[i] = largest
 
 
 @njit(inline="always", fastmath={"nnan", "ninf", "nsz"})
@@ -309,23 +399,22 @@ def _count_column_hits(row, q, own, sq, worst, hits, lowest, lowest_q, nt):
 
 
 @njit(inline="always")
-def _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_idx, worst, own, hits,
-                   lowest, lowest_q):
+def _merge_columns(values, nb, nt, b0, t0, query_sq, own, cand_vals, cand_idx, worst, hits, lowest, lowest_q):
     """Merge a tile's columns into the candidates of its rows ``t0 ..``: the
     value of row t0 + t against point b0 + q is ``(values[q, t] - |b_t|^2) +
-    |b_q|^2`` (float32, in that order). One vectorised pass over the tile's
+    |b_q|^2`` (float32, in that order; ``own`` holds the tile rows' ``|b_t|^2``,
+    ``query_sq`` the block's). One vectorised pass over the tile's
     rows counts, per column, the values below that row's current worst and
     keeps the lowest; a column with none is done, a column with one takes its
     lowest, and only the others are merged value by value (as ``merge_row``:
     the worst is replaced by a strictly smaller value, lower points first)."""
     for t in range(nt):
         worst[t] = cand_vals[t0 + t].max()
-        own[t] = points[t0 + t, n_features]
         hits[t] = 0
         lowest[t] = np.inf
         lowest_q[t] = 0
     for q in range(nb):
-        _count_column_hits(values[q], q, own, points[b0 + q, n_features], worst, hits, lowest, lowest_q, nt)
+        _count_column_hits(values[q], q, own, query_sq[q], worst, hits, lowest, lowest_q, nt)
     for t in range(nt):
         if hits[t] == 0:
             continue
@@ -337,7 +426,7 @@ def _merge_columns(values, nb, nt, b0, t0, points, n_features, cand_vals, cand_i
             idx[worst_pos] = b0 + lowest_q[t]
             continue
         for q in range(nb):
-            v = (values[q, t] - own[t]) + points[b0 + q, n_features]
+            v = (values[q, t] - own[t]) + query_sq[q]
             if v < vals[worst_pos]:
                 vals[worst_pos] = v
                 idx[worst_pos] = b0 + q

@@ -113,3 +113,57 @@ def test_searches_on_the_kept_threads_and_nested_in_their_tasks(symmetric, monke
     futures = [shared_pool().submit(kneighbors_excluding_self, data, 4) for _ in range(n_threads() + 1)]
     for future in futures:
         assert np.array_equal(future.result(timeout=120), expected)
+
+
+@pytest.mark.parametrize("group_blocks", [1, 3])
+def test_any_group_of_blocks_per_tile(monkeypatch, group_blocks):
+    # The point tiles are made once per group of query blocks: groups that do
+    # not divide a range (3 blocks of 16 against 64-row ranges) change nothing.
+    monkeypatch.setattr(knn_module, "SYMMETRIC_GROUP_BLOCKS", group_blocks)
+    data = (np.random.default_rng(12).normal(size=(300, 5)) * 10).astype(np.float32)
+    np.testing.assert_array_equal(kneighbors_excluding_self(data, 4), reference_kneighbors(data, 4))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64])
+def test_largest_centred_norm_is_the_prepared_rows_largest(dtype):
+    from gpusmote.kernels.neighbors import largest_centred_norm
+
+    data = (np.random.default_rng(13).normal(size=(500, 7)) * 1e3 + 5e3).astype(dtype)
+    prepared = knn_module.prepare_points(data)
+    largest = largest_centred_norm(knn_module.exact_view(data), prepared.mean, prepared.scale)
+    # the same norms, summed in another order: equal to float64's rounding
+    assert largest == pytest.approx(prepared.max_norm, rel=1e-14)
+
+
+def test_holds_no_copy_of_the_rows(monkeypatch, symmetric):
+    # Beyond the data the search allocates the candidates (8 bytes each), then
+    # their indices, bound and the table, and each thread a few tiles: a
+    # float32 copy of the rows (as the one-sided search makes) would alone be
+    # larger than the data. NumPy's and the kernels' allocations are traced.
+    import tracemalloc
+
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 128)  # the real blocks
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_GROWTH", 4)
+    data = np.random.default_rng(14).normal(size=(30_000, 64)).astype(np.float32)
+    kneighbors_excluding_self(data[:600], 3)  # kernels loaded (the loading allocates too)
+    tracemalloc.start()
+    try:
+        table = kneighbors_excluding_self(data, 3)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert table.shape == (30_000, 3) and len(symmetric) == 2
+    assert peak < data.nbytes
+
+
+@pytest.mark.parametrize("m", [1, 2, 7])
+def test_row_maxima_packed_in_place_equal_numpy(m):
+    from gpusmote.kernels.neighbors import pack_row_maxima
+
+    values = np.random.default_rng(15).normal(size=(50, m)).astype(np.float32)
+    values[3] = np.inf  # a row without candidates
+    values[5, m - 1] = np.nan  # NaN propagates, as in NumPy's max
+    values[7, 0] = -np.inf
+    expected = values.max(axis=1)
+    pack_row_maxima(values)
+    np.testing.assert_array_equal(values.reshape(-1)[:50], expected)

@@ -25,8 +25,17 @@ import numba
 import numpy as np
 from threadpoolctl import ThreadpoolController
 
+from gpusmote.engine._memory import release_freed_memory
 from gpusmote.kernels._row_threads import in_pool_thread, shared_pool
-from gpusmote.kernels.neighbors import NO_SELF, block_candidates, rerank_exact, symmetric_pair_candidates
+from gpusmote.kernels.neighbors import (
+    NO_SELF,
+    block_candidates,
+    centred_norms,
+    largest_centred_norm,
+    pack_row_maxima,
+    rerank_exact,
+    symmetric_pair_candidates,
+)
 
 #: Queries per block; one block is one task for a thread.
 QUERY_BLOCK_ROWS = 128
@@ -49,6 +58,9 @@ TILE_BYTES = 512 * 2**10
 SYMMETRIC_MIN_ROWS = 16_384
 #: Row ranges of the symmetric search per thread (rounds of disjoint pairs).
 SYMMETRIC_RANGES_PER_THREAD = 4
+#: Query blocks of the symmetric search that share each float32 point tile it
+#: makes from the data (one tile's rows are made once per group of blocks).
+SYMMETRIC_GROUP_BLOCKS = 4
 _TILE_MIN_POINTS = 64
 #: Bytes of float64 scratch used while centring the rows. Small enough for
 #: malloc to reuse the chunks' temporaries: at 8 MiB (five temporaries of up to
@@ -323,14 +335,19 @@ def _symmetric_search(exact, data, k: int, m: int, block_bytes: int | None) -> n
     (:func:`gpusmote.kernels.neighbors.symmetric_pair_candidates`): half the
     GEMM of the one-sided search. The candidates of every row are kept until
     all pairs are done (``n x m`` values and indices), then re-ranked and
-    proved exactly as there, so the table is the same. The search prepares
-    ``data``'s float32 rows itself and frees them once the pairs are done (the
-    re-rank reads the exact rows), so the re-rank's output takes their place
-    instead of adding to them.
+    proved exactly as there, so the table is the same.
+
+    Memory: the kernel makes the float32 rows tile by tile from ``exact``, and
+    the re-rank each block's norms and error bounds, so beyond the data the
+    search holds only the candidates (8 bytes each), then the candidates'
+    indices, their bound and the table (a cleaner's search over the ~396,000
+    rows of SMOTE's output on 200k x 32: a prepared copy of the rows had been
+    50 MiB beside 21 MiB of candidates).
     """
-    prepared = prepare_points(data)
-    points = prepared.rows
-    n_points = len(points)
+    mean = data.mean(axis=0, dtype=np.float64)
+    scale = power_of_two_scale(data)
+    max_norm = float(largest_centred_norm(exact, mean, scale))
+    n_points = len(exact)
     n_threads = max(1, numba.get_num_threads())
     block = max(1, QUERY_BLOCK_ROWS * QUERY_BLOCK_GROWTH)
     # tiles as the one-sided search's, a divisor of the blocks (no tile spans two)
@@ -343,34 +360,49 @@ def _symmetric_search(exact, data, k: int, m: int, block_bytes: int | None) -> n
     # every row's candidates live until all pairs are done: int32 indices where they fit
     cand_idx = np.full((n_points, m), -1, dtype=np.int32 if n_points < 2**31 else np.int64)
 
-    out = np.empty((n_points, k), dtype=np.int64)
     pool = _search_pool(n_threads)
     with _threadpool_controller().limit(limits=1, user_api="blas"):
-        _merge_all_pairs(points, ranges, block, point_tile, cand_vals, cand_idx, pool)
-        cand_bound = cand_vals.max(axis=1).astype(np.float64)
-        scale, sq_norms, error_bounds = prepared.scale, prepared.sq_norms, prepared.error_bounds
-        del prepared, points, cand_vals  # the float32 GEMM rows (about the data's size): done with
+        _merge_all_pairs(exact, mean, scale, ranges, block, point_tile, cand_vals, cand_idx, pool)
+        # Each row's largest kept value (float32, exact), in the front of the
+        # values' buffer, which then shrinks to them: no array beside it.
+        pack_row_maxima(cand_vals)
+        cand_vals.resize(n_points, refcheck=False)  # ours alone: the kernels are done with it
+        cand_bound = cand_vals
+        release_freed_memory()  # the buffer's freed tail, if the heap held it, before the table's pages
+        out = np.empty((n_points, k), dtype=np.int64)
 
         def rerank(start: int) -> int:
             stop = min(n_points, start + block)
+            sq_norms, error_bounds = _norms_and_bounds(exact[start:stop], mean, scale, max_norm)
             return rerank_exact(exact[start:stop], exact, scale, cand_idx[start:stop],
-                                cand_bound[start:stop], sq_norms[start:stop],
-                                error_bounds[start:stop], start, False, out[start:stop])
+                                cand_bound[start:stop].astype(np.float64), sq_norms, error_bounds, start,
+                                False, out[start:stop])
 
         n_fallback = sum(pool.map(rerank, range(0, n_points, block)))
     kneighbors_excluding_self.last_fallback_rows = int(n_fallback)
     return out
 
 
-def _merge_all_pairs(points, ranges: list, block: int, point_tile: int, cand_vals, cand_idx, pool) -> None:
+def _norms_and_bounds(rows, mean, scale: float, max_norm: float):
+    """``|a|^2`` of ``rows``' float32 stage rows and their distances' error
+    bounds (as :func:`_prepare` makes them), for a block of queries."""
+    sq_norms = np.empty(len(rows))
+    norms = np.empty(len(rows))
+    centred_norms(rows, mean, scale, sq_norms, norms)
+    return sq_norms, _error_bounds(norms, max_norm, rows.shape[1])
+
+
+def _merge_all_pairs(exact, mean, scale: float, ranges: list, block: int, point_tile: int, cand_vals, cand_idx,
+                     pool) -> None:
     """Every pair of ``ranges`` (each range with itself first) merged into the
     candidates, a round of disjoint pairs at a time on ``pool``."""
 
     def pair(indices: tuple[int, int]) -> None:
         (q_lo, q_hi), (p_lo, p_hi) = ranges[indices[0]], ranges[indices[1]]
-        symmetric_pair_candidates(points, q_lo, q_hi, p_lo, p_hi, block, point_tile, cand_vals, cand_idx)
+        symmetric_pair_candidates(exact, mean, scale, q_lo, q_hi, p_lo, p_hi, block, SYMMETRIC_GROUP_BLOCKS,
+                                  point_tile, cand_vals, cand_idx)
 
-    n_points = len(points)
+    n_points = len(exact)
     rounds = [[(i, i) for i in range(len(ranges))], *_symmetric_rounds(len(ranges))]
     report = _progress.get()
     for number, pairs in enumerate(rounds):
