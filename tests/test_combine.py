@@ -67,6 +67,40 @@ def test_cleaning_changes_the_smote_output(cls, reference_cls):
     assert {"knn", "generate", "select"} <= set(ours.timings_) and ours.device_ == "cpu"
 
 
+@pytest.mark.parametrize("cls, reference_cls", PAIRS)
+@pytest.mark.parametrize("own_smote", [True, False])
+def test_cleaner_selects_within_smote_output_only_when_it_is_ours(cls, reference_cls, own_smote, monkeypatch):
+    # gpusmote's SMOTE output (fresh, held by no one) is cleaned in place: the
+    # result is that very array, shrunk; another sampler's output is copied from.
+    X, y = overlapping(seed=3)
+    X_before = X.copy()
+    smote = SMOTE(random_state=0, device="cpu") if own_smote else ReferenceSMOTE(random_state=0)
+    outputs = []
+    original = type(smote).fit_resample
+
+    def recording(self, *args, **kwargs):
+        outputs.append(original(self, *args, **kwargs))
+        return outputs[-1]
+
+    monkeypatch.setattr(type(smote), "fit_resample", recording)
+    X_res, y_res = cls(smote=smote, device="cpu").fit_resample(X, y)
+    monkeypatch.undo()
+    expected = reference_cls(smote=ReferenceSMOTE(random_state=0)).fit_resample(X, y)
+    assert_same_resample((X_res, y_res), expected)
+    assert (X_res is outputs[0][0]) is own_smote
+    assert X_res.flags.owndata and len(X_res) < len(outputs[0][1])
+    np.testing.assert_array_equal(X, X_before)
+
+
+def test_balanced_input_is_never_cleaned_in_place():
+    # Nothing to over-sample: the SMOTE step's output is a copy, never the caller's X.
+    X, y = make_classes([60, 60], n_features=3, seed=9)
+    X_before = X.copy()
+    X_res, _ = SMOTETomek(random_state=0, device="cpu").fit_resample(X, y)
+    assert X_res is not X and not np.shares_memory(X_res, X)
+    np.testing.assert_array_equal(X, X_before)
+
+
 @pytest.mark.parametrize("binary_strategy", [0.6, 1.0, "auto"])
 @pytest.mark.parametrize("cls, reference_cls", PAIRS)
 def test_binary_float_strategy_and_dtypes(cls, reference_cls, binary_strategy):

@@ -34,7 +34,7 @@ from gpusmote.engine._timing import PhaseTimes
 from gpusmote.over_sampling._base import TIES_PARAMETER, DeviceOverSampler, checked_device_y
 from gpusmote.over_sampling._categorical import SMOTEN, SMOTENC
 from gpusmote.over_sampling._smote import SMOTE
-from gpusmote.under_sampling._base import DeviceCleaningSampler
+from gpusmote.under_sampling._base import DeviceCleaningSampler, consumable
 
 #: What ``smote`` may be: imbalanced-learn's constraint (its SMOTE, and so its
 #: SMOTENC and SMOTEN) widened to gpusmote's counterparts.
@@ -103,10 +103,18 @@ class CombinedSampler(BaseSampler):
         # check_X_y): the base class has validated both the same way already.
         self.sampling_strategy_ = self.sampling_strategy
         X_res, y_res = self.smote_.fit_resample(X, y)
-        X_res, y_res = self._cleaner.fit_resample(X_res, y_res)
+        with consumable(self._own_output(X_res, X)):
+            X_res, y_res = self._cleaner.fit_resample(X_res, y_res)
         self._record_steps()
         # an imbalanced-learn step may hand back y's cached labels in its dtype
         return X_res, y_res.view(np.dtype(y_res.dtype.str)) if y_res.dtype.metadata else y_res
+
+    def _own_output(self, X_res, X):
+        """``X_res`` when the cleaner may select from it in place: a gpusmote
+        over-sampler's fresh output (allocated for this call, held by no one
+        else, never the caller's X), else None."""
+        fresh = isinstance(self.smote_, DeviceOverSampler) and isinstance(X_res, np.ndarray)
+        return X_res if fresh and not np.may_share_memory(X_res, X) else None
 
     # CuPy / CUDA-tensor input: the over-samplers' path, step for step (the
     # host path through fit_resample, else _resample_device_arrays below).

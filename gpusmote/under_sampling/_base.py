@@ -11,6 +11,8 @@ imbalanced-learn's ``BaseCleaningSampler`` does the validation, the
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import warnings
 
 import numpy as np
@@ -23,6 +25,7 @@ from gpusmote.devices._backend import CPU, Backend, for_size
 from gpusmote.devices._input import device_kind
 from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.engine._labels import with_cached_labels
+from gpusmote.kernels.take_in_place import take_rows_in_place
 from gpusmote.over_sampling._base import DeviceOverSampler
 
 
@@ -86,10 +89,40 @@ class DeviceCleaningSampler(BaseCleaningSampler):
         return tags
 
 
+#: The rows array a cleaner may select from in place (see :func:`consumable`).
+_consumable_rows: contextvars.ContextVar = contextvars.ContextVar("gpusmote_consumable_rows", default=None)
+
+
+@contextlib.contextmanager
+def consumable(X):
+    """Within the ``with`` block a cleaner given exactly ``X`` (a NumPy array
+    that owns its rows, which no one else holds) returns its selection in X
+    itself: the kept rows moved to the front, the array shrunk to them (no
+    second array as large as the output). ``None`` permits nothing."""
+    token = _consumable_rows.set(X if _may_consume(X) else None)
+    try:
+        yield
+    finally:
+        _consumable_rows.reset(token)
+
+
+def _may_consume(X) -> bool:
+    return (isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.owndata and X.flags.c_contiguous
+            and X.flags.writeable and not X.dtype.hasobject)
+
+
 def select_rows(X, y: np.ndarray, indices: np.ndarray, backend: Backend):
     """``(X[indices], y[indices])`` as imbalanced-learn's ``_safe_indexing``
-    returns them; X in device memory stays there, y loses the cached labels."""
-    if not sparse.issparse(X) and not isinstance(X, np.ndarray) and backend.holds(X):
+    returns them; X in device memory stays there, y loses the cached labels.
+    X permitted by :func:`consumable` is selected in place and returned."""
+    if X is _consumable_rows.get() and X is not None:
+        take_rows_in_place(X, indices)
+        # Frees the tail (realloc). No reference check: the caller permitted
+        # it, and its own names are the only ones (refcounts of its frames
+        # would make NumPy's check refuse).
+        X.resize((len(indices), X.shape[1]), refcheck=False)
+        X_res = X
+    elif not sparse.issparse(X) and not isinstance(X, np.ndarray) and backend.holds(X):
         X_res = X[backend.xp.asarray(indices)]
     else:
         X_res = _safe_indexing(X, indices)

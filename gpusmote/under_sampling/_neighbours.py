@@ -52,6 +52,9 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
     rows = np.arange(n_points) if query_rows is None else np.asarray(query_rows, dtype=np.int64)
     if groups is None:
         groups = [np.arange(n_queries)]
+    # What was freed before (the over-sampler's temporaries, the labels'
+    # checks) handed back before the search's candidates are allocated.
+    release_freed_memory()
     table = _table(points, k, backend, ties, rows, query_rows, groups, n_points, n_queries)
     # The search's freed blocks (candidates, GEMM tiles, the threads' arenas)
     # handed back before the cleaner's output is allocated (SMOTEENN on 200k x
@@ -79,7 +82,9 @@ def _table(points, k: int, backend: Backend, ties: str, rows: np.ndarray, query_
     wide_table = (wide.within(points) if query_rows is None
                   else wide.among(points, query_rows))
     xp = backend.xp
+    release_freed_memory()  # the search's candidates and tiles, before the ties check's chunks
     unsure = ambiguous_rows(points, wide_table, rows, xp)
+    release_freed_memory()  # and those chunks, before the table is copied
     table = np.array(backend.to_host(wide_table)[:, :k], dtype=np.int64)
     if unsure.any():
         host_points = backend.to_host(points)
