@@ -27,6 +27,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.utils import check_random_state
 
+from gpusmote.engine import _legacy_random
 from gpusmote.kernels.split_index import split_flat_index
 
 #: Synthetic rows per chunk of draws.
@@ -85,12 +86,12 @@ def iter_imblearn_draws(
     for start, size in _chunk_sizes(n_samples, chunk):
         if index_rs is None and start + size > KEEP_INDEX_ROWS:
             index_rs = copy.deepcopy(uniform_rs)  # draws the rest again, below
-        flat = uniform_rs.randint(low=0, high=high, size=size)
+        flat = _legacy_random.randint(uniform_rs, high, size)
         if index_rs is None:
             kept.append(flat)
     for i, (start, size) in enumerate(_chunk_sizes(n_samples, chunk)):
-        flat = kept[i] if i < len(kept) else index_rs.randint(low=0, high=high, size=size)
-        steps = uniform_rs.uniform(size=size)
+        flat = kept[i] if i < len(kept) else _legacy_random.randint(index_rs, high, size)
+        steps = _legacy_random.uniform(uniform_rs, size)
         rows, cols = split_flat_index(flat, k)
         yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)
 

@@ -59,6 +59,7 @@ from sklearn_compat.utils.validation import validate_data
 from gpusmote.devices._backend import CPU, Backend, for_size
 from gpusmote.devices._input import device_kind, like, to_host
 from gpusmote.devices._resolve import resolve_device
+from gpusmote.engine import _legacy_random
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import sorted_labels
 from gpusmote.engine._memory import release_freed_memory
@@ -798,8 +799,8 @@ class SMOTENC(_CategoricalOverSampler):
         else:
             # imbalanced-learn's _make_samples draws, then _generate_samples' rs2
             random_state = check_random_state(self.random_state)
-            samples_indices = random_state.randint(low=0, high=table.size, size=n_samples)
-            steps = 1.0 * random_state.uniform(size=n_samples)
+            samples_indices = _legacy_random.randint(random_state, table.size, n_samples)
+            steps = 1.0 * _legacy_random.uniform(random_state, n_samples)
             rows = np.floor_divide(samples_indices, k)
             cols = np.mod(samples_indices, k)
         one = np.ones(1, dtype=dtype)[0] if math.isclose(median_std, 0) else scaled

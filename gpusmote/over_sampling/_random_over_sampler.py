@@ -40,6 +40,7 @@ from sklearn.utils.validation import check_consistent_length
 from gpusmote.devices._backend import CPU, Backend, array_module
 from gpusmote.devices._input import to_host
 from gpusmote.devices._resolve import resolve_device
+from gpusmote.engine import _legacy_random
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import plain_dtype, sorted_labels
 from gpusmote.engine._resample import empty_output
@@ -213,7 +214,7 @@ class RandomOverSampler(DeviceOverSampler):
             seed = philox_seed(self.random_state)
             return lambda block: _philox_bootstrap(seed, block, backend)
         # rs.choice(rows, size=n, replace=True), without its copy of rows
-        return lambda block: block.rows[random_state.randint(0, len(block.rows), size=block.count)]
+        return lambda block: block.rows[_legacy_random.randint(random_state, len(block.rows), block.count)]
 
     def _bootstrap(self, y: np.ndarray, blocks: list[_ClassBlock], draw, write_rows):
         """Draw every class in label order, hand each to ``write_rows(block,
