@@ -193,3 +193,21 @@ def test_scikit_learns_rows_asked_alone_are_its_full_querys(n_rows):
     if n_rows == 3000:
         naive = _ties.sklearn_table(points, 3, rows)
         assert (naive != full[rows]).any()
+
+
+@pytest.mark.parametrize("algorithm", ["auto", "kd_tree", "ball_tree", "brute"])
+@pytest.mark.parametrize("n_jobs", [None, 3])
+def test_tree_asked_directly_equals_kneighbors(algorithm, n_jobs):
+    # Duplicated integer rows: the trees' order of equal distances is their own,
+    # and asking the tree directly keeps it (for any slicing kneighbors makes).
+    from joblib import parallel_config
+    from sklearn.neighbors import NearestNeighbors
+
+    from gpusmote.neighbors._ties import _kneighbors
+
+    points = np.random.default_rng(5).integers(0, 3, size=(60, 4)).astype(np.float64)
+    points = np.vstack([points, points[:20]])
+    search = NearestNeighbors(n_neighbors=6, algorithm=algorithm, n_jobs=n_jobs).fit(points)
+    with parallel_config(n_jobs=n_jobs):
+        expected = search.kneighbors(points[::3], 6, return_distance=False)
+        np.testing.assert_array_equal(_kneighbors(search, points[::3], 6), expected)
