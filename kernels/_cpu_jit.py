@@ -24,6 +24,23 @@ class KernelCacheWarning(UserWarning):
 
 
 _warned = False
+#: Every CPU kernel defined, for :func:`kernels_loaded`.
+_kernels: list = []
+_loaded = False
+
+
+def kernels_loaded() -> bool:
+    """Whether this process has compiled or loaded any CPU kernel yet.
+
+    The first one costs ~0.25 s (Numba's and LLVM's start), each later one a
+    few milliseconds: an optional kernel (``kernels/mt19937.py``) is worth
+    loading only once a process runs kernels anyway, never on the small-data
+    path, which loads none.
+    """
+    global _loaded
+    if not _loaded:
+        _loaded = any(kernel.signatures for kernel in _kernels)
+    return _loaded
 
 
 def cpu_kernel(**options):
@@ -31,24 +48,32 @@ def cpu_kernel(**options):
     ``numba.njit(**options)`` when Numba finds no writable cache location."""
 
     def decorate(function):
-        global _warned
-        try:
-            return njit(cache=True, **options)(function)
-        except RuntimeError as error:
-            if "cannot cache" not in str(error):
-                raise
-            if not _warned:
-                _warned = True
-                warnings.warn(
-                    f"gpusmote: Numba has no writable cache directory ({error}); its kernels are "
-                    "compiled in every process. Set NUMBA_CACHE_DIR to a writable directory to "
-                    "keep them.",
-                    KernelCacheWarning,
-                    stacklevel=2,
-                )
-            return njit(**options)(function)
+        kernel = _cached_or_plain(function, options)
+        _kernels.append(kernel)
+        return kernel
 
     return decorate
+
+
+def _cached_or_plain(function, options: dict):
+    """``numba.njit(cache=True, **options)(function)``, or without the cache
+    (once warned) where Numba has nowhere to keep it."""
+    global _warned
+    try:
+        return njit(cache=True, **options)(function)
+    except RuntimeError as error:
+        if "cannot cache" not in str(error):
+            raise
+        if not _warned:
+            _warned = True
+            warnings.warn(
+                f"gpusmote: Numba has no writable cache directory ({error}); its kernels are "
+                "compiled in every process. Set NUMBA_CACHE_DIR to a writable directory to "
+                "keep them.",
+                KernelCacheWarning,
+                stacklevel=3,
+            )
+        return njit(**options)(function)
 
 
 class ParallelKernel:

@@ -17,6 +17,30 @@ HIGHS = [2, 3, 4096, 4097, 2460, 2**31 + 5, 2**32 - 1]
 SIZES = [2048, 2049, 624 * 4 + 1, 10_000]
 
 
+@pytest.fixture(autouse=True, scope="module")
+def kernels_running():
+    # The kernels draw only in a process that runs kernels already (see
+    # kernels_loaded); one call loads them, as a search would.
+    from gpusmote.kernels.mt19937 import bounded_integers
+
+    bounded_integers(np.zeros(624, dtype=np.uint32), np.array([624]), 5, np.empty(1, dtype=np.int64))
+
+
+def test_numpys_calls_until_a_kernel_is_loaded(monkeypatch):
+    # On the small-data path no kernel is loaded: loading this one would cost
+    # more than the draws.
+    monkeypatch.setattr(_legacy_random, "kernels_loaded", lambda: False)
+    ours, reference = np.random.RandomState(4), np.random.RandomState(4)
+    assert _legacy_random._compiled_generator(ours, 10**6) is None
+    np.testing.assert_array_equal(_legacy_random.randint(ours, 99, 5000), reference.randint(0, 99, size=5000))
+
+
+def test_kernels_loaded_tells_a_process_that_ran_one():
+    from gpusmote.kernels._cpu_jit import kernels_loaded
+
+    assert kernels_loaded()
+
+
 def _advanced(seed: int, words: int) -> np.random.RandomState:
     rs = np.random.RandomState(seed)
     rs.randint(0, 2**16, size=words)  # one word each: any position in the key

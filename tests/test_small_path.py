@@ -108,7 +108,9 @@ def test_small_data_loads_no_kernel():
         import numba.core.registry
         import gpusmote
         rng = np.random.default_rng(0)
-        X = rng.normal(size=(1484, 8)); y = (rng.random(1484) < 0.1).astype(int)
+        # 6,000 x 8 (the small path even with ties='index'), ~4,800 new rows: more
+        # draws than the compiled MT19937 takes, which waits for a loaded kernel
+        X = rng.normal(size=(6000, 8)); y = (rng.random(6000) < 0.1).astype(int)
         for name in ("SMOTE", "ADASYN", "BorderlineSMOTE", "RandomOverSampler"):
             getattr(gpusmote, name)(random_state=0).fit_resample(X, y)
         from numba.core.registry import CPUDispatcher

@@ -6,14 +6,17 @@ kernels read the caller's MT19937 state, step it over the same words, and
 write it back, holding the bit generator's lock (as NumPy's own calls do), so
 a generator shared with other threads is never stepped twice. A ``RandomState``
 over another bit generator, ranges the kernels do not cover (``high - low``
-of 1, or above ``2**32 - 1``) and small draws (where NumPy's calls cost no
-more than reading and writing the state) take NumPy's calls.
+of 1, or above ``2**32 - 1``), small draws (where NumPy's calls cost no more
+than reading and writing the state) and a process that has loaded no kernel
+yet (the small-data path: loading the first kernel costs ~0.25 s, far more
+than the draws) take NumPy's calls.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from gpusmote.kernels._cpu_jit import kernels_loaded
 from gpusmote.kernels.mt19937 import bounded_integers, unit_doubles
 
 #: Draws from which the kernels replace NumPy's calls (1.0 ms against 4.6 ms
@@ -23,7 +26,7 @@ COMPILED_MIN_DRAWS = 2048
 
 def _compiled_generator(rs, size: int):
     """``rs``'s MT19937 when the kernels should draw ``size`` values from it."""
-    if size < COMPILED_MIN_DRAWS or not isinstance(rs, np.random.RandomState):
+    if size < COMPILED_MIN_DRAWS or not isinstance(rs, np.random.RandomState) or not kernels_loaded():
         return None
     bit_generator = getattr(rs, "_bit_generator", None)
     return bit_generator if isinstance(bit_generator, np.random.MT19937) else None
