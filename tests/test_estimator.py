@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import numpy as np
-import pytest
 from imblearn.pipeline import Pipeline
 from imblearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.base import clone
