@@ -81,9 +81,10 @@ def bounded_integers(key, pos, rng, out):
     mask |= mask >> np.uint32(8)
     mask |= mask >> np.uint32(16)
     bound = np.uint32(rng)
+    if out.shape[0] == 0:
+        return  # no word drawn: the key stays as it is (NumPy twists only to draw)
     words = np.empty(_N, dtype=np.uint32)
-    at = pos[0]
-    at = _refill(key, words, at)
+    at = _refill(key, words, pos[0])
     i = 0
     n = out.shape[0]
     while i < n:
@@ -99,6 +100,8 @@ def bounded_integers(key, pos, rng, out):
 @cpu_kernel(nogil=True)
 def unit_doubles(key, pos, out):
     """``out[i] = `` NumPy's ``mt19937_next_double``, advancing ``key``/``pos``."""
+    if out.shape[0] == 0:
+        return
     words = np.empty(_N, dtype=np.uint32)
     at = _refill(key, words, pos[0])
     for i in range(out.shape[0]):

@@ -122,3 +122,15 @@ def test_a_shared_generator_is_stepped_once_per_call():
     expected = [reference.randint(0, 2460, size=size).tobytes() for _ in range(3 * calls)]
     assert sorted(drawn) == sorted(expected)
     _assert_same_state(shared, reference)
+
+
+def test_kernels_draw_nothing_for_no_values():
+    from gpusmote.kernels.mt19937 import bounded_integers, unit_doubles
+
+    rs = np.random.RandomState(2)
+    rs.random_sample(312)  # pos at 624: the next draw would twist the key
+    state = rs.get_state(legacy=False)["state"]
+    key, pos = state["key"].copy(), np.array([state["pos"]])
+    bounded_integers(key, pos, 9, np.empty(0, dtype=np.int64))
+    unit_doubles(key, pos, np.empty(0))
+    assert np.array_equal(key, state["key"]) and pos[0] == state["pos"] == 624
