@@ -167,6 +167,20 @@ def test_quality_quick_runs_and_gpusmote_matches_reference_exactly():
     assert "+0.0000 ± 0.0000 | +0.0000 ± 0.0000" in line
 
 
+@pytest.mark.parametrize("sampler", ["EditedNearestNeighbours", "TomekLinks"])
+def test_quality_compares_the_cleaners_unseeded(sampler):
+    # they take no random_state: passed one, both sides raised and every set was skipped
+    from benchmarks.quality import OURS, SEED_1, methods
+
+    table = methods(sampler)
+    assert SEED_1 not in table and table[OURS]().get_params()["sampling_strategy"] == "auto"
+    result = run_module("-m", "benchmarks.quality", "--quick", "--no-save", "--sampler", sampler)
+    compared = next(l for l in result.stdout.splitlines() if l.startswith("gpusmote's scores identical"))
+    assert " on 0 of 0 " not in compared and "different on" not in compared
+    assert "+0.0000 ± 0.0000 | +0.0000 ± 0.0000" in next(
+        l for l in result.stdout.splitlines() if l.startswith(f"| {OURS} |"))
+
+
 def test_pytest_benchmark_quick_switch_is_documented():
     page = (REPO_ROOT / "docs" / "benchmarks.md").read_text()
     assert "GPUSMOTE_BENCH_QUICK=1" in page and "GPUSMOTE_BENCH_ROUNDS" in page
