@@ -17,7 +17,7 @@ same). These kernels step the same generator over the same 32-bit words:
   (b >> 6)`` over ``2**53`` from two words (``0 + 1 * x``: exactly x).
 
 The state is read from and written back to the caller's ``RandomState``, so it
-ends where NumPy's own calls would leave it; :mod:`gpusmote.engine._draws`
+ends where NumPy's own calls would leave it; :mod:`gpusmote.engine._legacy_random`
 uses them only for MT19937 generators and ranges they cover.
 """
 
