@@ -338,6 +338,7 @@ def symmetric_pair_candidates(data, mean, scale, q_lo, q_hi, p_lo, p_hi, block_r
     tile = np.empty((point_tile, n_columns), dtype=np.float32)
     tile_sq = np.empty(point_tile, dtype=np.float32)
     tile_values = np.empty((block_rows, point_tile), dtype=np.float32)
+    flat_values = tile_values.reshape(block_rows * point_tile)
     worst_buf = np.empty(point_tile, dtype=np.float32)
     hits_buf = np.empty(point_tile, dtype=np.int32)
     lowest_buf = np.empty(point_tile, dtype=np.float32)
@@ -356,10 +357,8 @@ def symmetric_pair_candidates(data, mean, scale, q_lo, q_hi, p_lo, p_hi, block_r
                     continue  # merged from the other side, by an earlier block
                 b1 = min(g1, b0 + block_rows)
                 nb = b1 - b0
-                if nb == block_rows and nt == point_tile:
-                    values = tile_values
-                else:  # the last block or tile: its own contiguous result
-                    values = np.empty((nb, nt), dtype=np.float32)
+                # the last block or tile: a contiguous result in the front of the same buffer
+                values = flat_values[: nb * nt].reshape((nb, nt))
                 np.dot(queries[b0 - g0 : b1 - g0], tile[:nt].T, values)
                 select_candidates(values, t0, b0, cand_vals[b0:b1], cand_idx[b0:b1])
                 if t0 >= b1:  # a tile past the query block: its rows take the pairs too
@@ -384,6 +383,20 @@ def pack_row_maxima(values):
             if value > largest or value != value:
                 largest = value
         flat[i] = largest
+
+
+@cpu_kernel(nogil=True)
+def keep_leading_columns(table, k):
+    """Each row's first ``k`` entries moved to the front of ``table``'s own
+    buffer, rows in order: the flat buffer's first ``n * k`` elements become
+    the ``(n, k)`` table (the caller shrinks the buffer to them). In place, so a
+    search's table, written over its candidates' indices, costs no array beside
+    them. Row ``i`` starts at ``i * m >= i * k``: read before any write reaches it."""
+    n_rows, m = table.shape
+    flat = table.reshape(n_rows * m)
+    for i in range(n_rows):
+        for c in range(k):
+            flat[i * k + c] = flat[i * m + c]
 
 
 @njit(inline="always", fastmath={"nnan", "ninf", "nsz"})

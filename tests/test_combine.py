@@ -274,3 +274,41 @@ def test_small_data_path_matches(monkeypatch, cls, reference_cls):
     monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 1 << 30)
     X, y = overlapping(seed=15)
     assert_same_resample(*both(cls, reference_cls, X, y, random_state=2)[2])
+
+
+@pytest.mark.parametrize("cls, reference_cls", PAIRS)
+def test_peak_is_the_output_and_the_search_candidates(cls, reference_cls, monkeypatch):
+    # Beyond the input SMOTEENN/SMOTETomek hold SMOTE's output (cleaned in
+    # place) and, at the peak, the cleaning search's candidates (8 bytes each:
+    # k + 1 neighbours and 4 more a row): no class index arrays beside them, no
+    # table beside their indices, no copies of the table after. Traced with
+    # small search blocks, so the threads' tiles and the samplers' own small
+    # arrays stay under 256 KiB (class index arrays would be 16 bytes a row).
+    import tracemalloc
+
+    import gpusmote.neighbors._cpu as knn
+    import gpusmote.neighbors._ties as ties
+    from gpusmote.devices import _backend
+
+    monkeypatch.setattr(knn, "QUERY_BLOCK_ROWS", 64)
+    monkeypatch.setattr(knn, "QUERY_BLOCK_GROWTH", 1)
+    monkeypatch.setattr(knn, "SYMMETRIC_MIN_ROWS", 0)  # the warm-up loads the symmetric search too
+    monkeypatch.setattr(ties, "_CHECK_CHUNK_BYTES", 2**14)  # the tie check's chunks, small as the blocks
+    monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 0)  # the kernels' path, as at scale
+    X, y = make_classes([18_000, 2_000], n_features=8, seed=21)
+    X = X.astype(np.float32)
+    sampler = cls(random_state=0, device="cpu")
+    sampler.fit_resample(X[::20], y[::20])  # kernels loaded
+    tracemalloc.start()
+    try:
+        X_res, y_res = sampler.fit_resample(X, y)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    expected = reference_cls(random_state=0).fit_resample(X, y)
+    assert_same_resample((X_res, y_res), expected)
+    n_smote = 2 * 18_000
+    k = 3 if cls is SMOTEENN else 1
+    smote_output = n_smote * (8 * 4 + y.itemsize)
+    candidates = n_smote * knn.n_candidates(k + 1, n_smote) * 8
+    assert peak < smote_output + candidates + 2**18

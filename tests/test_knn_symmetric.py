@@ -167,3 +167,41 @@ def test_row_maxima_packed_in_place_equal_numpy(m):
     expected = values.max(axis=1)
     pack_row_maxima(values)
     np.testing.assert_array_equal(values.reshape(-1)[:50], expected)
+
+
+def test_table_is_made_within_the_candidates_memory(monkeypatch, symmetric):
+    # Each row's table is written over its candidates' indices: the traced peak
+    # is the candidates' (values and indices, 8 bytes each) and the threads'
+    # tiles (small blocks here, so a few KiB). A table beside the indices and
+    # bounds (int64, k = 6 of m = 10 candidates) would take it 15% past them.
+    import tracemalloc
+
+    monkeypatch.setattr(knn_module, "QUERY_BLOCK_ROWS", 32)
+    data = np.random.default_rng(16).normal(size=(30_000, 8))
+    k = 6
+    kneighbors_excluding_self(data[:600], k)  # kernels loaded
+    tracemalloc.start()
+    try:
+        table = kneighbors_excluding_self(data, k)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert len(symmetric) == 2
+    from sklearn.neighbors import NearestNeighbors  # no ties: column 0 is the row itself
+
+    expected = NearestNeighbors(n_neighbors=k + 1).fit(data).kneighbors(data, return_distance=False)
+    np.testing.assert_array_equal(table, expected[:, 1:])
+    candidates = len(data) * knn_module.n_candidates(k, len(data)) * 8
+    assert peak < candidates + 2**16
+
+
+@pytest.mark.parametrize("shape", [(0, 5), (1, 1), (7, 5), (300, 9)])
+@pytest.mark.parametrize("dtype", [np.int32, np.int64])
+def test_leading_columns_kept_in_place_equal_numpy(shape, dtype):
+    from gpusmote.kernels.neighbors import keep_leading_columns
+
+    table = np.random.default_rng(17).integers(0, 10**6, size=shape).astype(dtype)
+    for k in sorted({0, 1, shape[1] // 2, shape[1]}):
+        work = table.copy()
+        keep_leading_columns(work, k)
+        np.testing.assert_array_equal(work.reshape(-1)[: shape[0] * k].reshape(shape[0], k), table[:, :k])

@@ -31,6 +31,7 @@ from gpusmote.kernels.neighbors import (
     NO_SELF,
     block_candidates,
     centred_norms,
+    keep_leading_columns,
     largest_centred_norm,
     pack_row_maxima,
     rerank_exact,
@@ -340,9 +341,10 @@ def _symmetric_search(exact, data, k: int, m: int, block_bytes: int | None) -> n
     Memory: the kernel makes the float32 rows tile by tile from ``exact``, and
     the re-rank each block's norms and error bounds, so beyond the data the
     search holds only the candidates (8 bytes each), then the candidates'
-    indices, their bound and the table (a cleaner's search over the ~396,000
-    rows of SMOTE's output on 200k x 32: a prepared copy of the rows had been
-    50 MiB beside 21 MiB of candidates).
+    indices and their bound, each row's table written over the front of its
+    indices, then the int64 table made from it (a cleaner's search over the
+    ~396,000 rows of SMOTE's output on 200k x 32: a prepared copy of the rows
+    had been 50 MiB beside 21 MiB of candidates).
     """
     mean = data.mean(axis=0, dtype=np.float64)
     scale = power_of_two_scale(data)
@@ -367,20 +369,29 @@ def _symmetric_search(exact, data, k: int, m: int, block_bytes: int | None) -> n
         # values' buffer, which then shrinks to them: no array beside it.
         pack_row_maxima(cand_vals)
         cand_vals.resize(n_points, refcheck=False)  # ours alone: the kernels are done with it
-        cand_bound = cand_vals
-        release_freed_memory()  # the buffer's freed tail, if the heap held it, before the table's pages
-        out = np.empty((n_points, k), dtype=np.int64)
+        release_freed_memory()  # the buffer's freed tail, if the heap held it
 
         def rerank(start: int) -> int:
-            stop = min(n_points, start + block)
-            sq_norms, error_bounds = _norms_and_bounds(exact[start:stop], mean, scale, max_norm)
-            return rerank_exact(exact[start:stop], exact, scale, cand_idx[start:stop],
-                                cand_bound[start:stop].astype(np.float64), sq_norms, error_bounds, start,
-                                False, out[start:stop])
+            # Each row's table is written over the front of its own candidates'
+            # indices, once the re-rank has read them: no table beside them.
+            n_fallback = 0
+            for b0 in range(start, min(n_points, start + task_rows), block):
+                b1 = min(n_points, b0 + block)
+                sq_norms, error_bounds = _norms_and_bounds(exact[b0:b1], mean, scale, max_norm)
+                n_fallback += rerank_exact(exact[b0:b1], exact, scale, cand_idx[b0:b1],
+                                           cand_vals[b0:b1].astype(np.float64), sq_norms, error_bounds, b0,
+                                           False, cand_idx[b0:b1, :k])
+            return n_fallback
 
-        n_fallback = sum(pool.map(rerank, range(0, n_points, block)))
+        # a few tasks a thread (a future per block would hold ~2 KiB each)
+        task_rows = block * -(-n_points // (block * SYMMETRIC_RANGES_PER_THREAD * n_threads))
+        n_fallback = sum(pool.map(rerank, range(0, n_points, task_rows)))
+    cand_vals = None  # the bounds, freed before the table is made
+    keep_leading_columns(cand_idx, k)
+    cand_idx.resize(n_points * k, refcheck=False)
+    release_freed_memory()  # the candidates' freed tail, before the int64 table
     kneighbors_excluding_self.last_fallback_rows = int(n_fallback)
-    return out
+    return cand_idx.reshape(n_points, k).astype(np.int64, copy=False)
 
 
 def _norms_and_bounds(rows, mean, scale: float, max_norm: float):

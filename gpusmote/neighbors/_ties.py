@@ -88,7 +88,7 @@ def may_order_differently(points, table, query_rows=None, xp: ModuleType = np) -
     n_queries, width = table.shape
     if n_queries == 0 or width == 0:
         return False
-    rows = np.arange(n_queries) if query_rows is None else np.asarray(query_rows)
+    rows = None if query_rows is None else np.asarray(query_rows)
     return _ambiguous(points, points, rows, table, xp)
 
 
@@ -97,7 +97,7 @@ def queries_may_order_differently(points, queries, table, xp: ModuleType = np) -
     points (``table``: each query's nearest points, no row excluded)."""
     if table.shape[0] == 0 or table.shape[1] == 0:
         return False
-    return _ambiguous(points, queries, np.arange(table.shape[0]), table, xp)
+    return _ambiguous(points, queries, None, table, xp)
 
 
 def ambiguous_rows(points, table, query_rows=None, xp: ModuleType = np) -> np.ndarray:
@@ -108,7 +108,7 @@ def ambiguous_rows(points, table, query_rows=None, xp: ModuleType = np) -> np.nd
     flags = np.zeros(n_queries, dtype=bool)
     if n_queries == 0 or width == 0:
         return flags
-    rows = np.arange(n_queries) if query_rows is None else np.asarray(query_rows)
+    rows = None if query_rows is None else np.asarray(query_rows)
     for start, stop, chunk in _chunk_flag_iter(points, points, rows, table, xp):
         flags[start:stop] = to_host(chunk)
     return flags
@@ -119,7 +119,8 @@ def _ambiguous(points, queries_from, rows, table, xp: ModuleType) -> bool:
 
 
 def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
-    """(start, stop, per-row flags) for chunks of the queries, in order."""
+    """(start, stop, per-row flags) for chunks of the queries, in order.
+    ``rows``: the queries' rows of ``queries_from``; None: all, in order."""
     n_queries, width = table.shape
     n_features = points.shape[1]
     chunk_rows = _check_chunk_rows(width, n_features)
@@ -136,14 +137,16 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
         for start in range(0, n_queries, _SPARSE_CHECK_CHUNK_ROWS):
             stop = min(n_queries, start + _SPARSE_CHECK_CHUNK_ROWS)
             part = host_table[start:stop]
-            diff = queries_from[np.repeat(rows[start:stop], width)] - points[part.ravel()]
+            chunk_queries = np.arange(start, stop) if rows is None else rows[start:stop]
+            diff = queries_from[np.repeat(chunk_queries, width)] - points[part.ravel()]
             dist = np.asarray(diff.multiply(diff).sum(axis=1)).reshape(part.shape)
-            yield start, stop, _chunk_flags(dist, query_norms[rows[start:stop]], norms[part], n_features, np)
+            yield start, stop, _chunk_flags(dist, query_norms[chunk_queries], norms[part], n_features, np)
         return
-    rows = xp.asarray(rows)
+    rows = None if rows is None else xp.asarray(rows)
     for start in range(0, n_queries, chunk_rows):
         stop = min(n_queries, start + chunk_rows)
-        queries = queries_from[rows[start:stop]].astype(np.float64)
+        # every row in order (a cleaner's search): a slice, no index array
+        queries = (queries_from[start:stop] if rows is None else queries_from[rows[start:stop]]).astype(np.float64)
         neighbours = points[table[start:stop]].astype(np.float64)
         diff = neighbours - queries[:, None, :]
         dist = (diff * diff).sum(axis=2)

@@ -146,8 +146,19 @@ class EditedNearestNeighbours(DeviceCleaningSampler, _ImblearnENN):
         self.timings_ = PhaseTimes()
         query = self._neighbor_query(backend)
         labels = sorted_labels(y)
-        rows = class_rows(y, labels)
         targets = [label for label in labels if label in self.sampling_strategy_]
+        if targets and len(targets) == len(labels) and query.own:
+            # Every row is a query (SMOTEENN's 'all'): one table in row order,
+            # the class indices made after the search, not beside its candidates.
+            with self.timings_.phase("knn", backend.synchronize):
+                table = neighbours_of_every_row(X, query, backend, self.ties, y, labels)
+            with self.timings_.phase("select"):
+                keep = edited_keep(y, y, table, self.kind_sel)
+                del table
+                rows = class_rows(y, labels)
+                kept = {label: rows[label][keep[rows[label]]] for label in labels}
+                return self._select(X, y, labels, rows, kept, backend)
+        rows = class_rows(y, labels)
         query_rows = np.concatenate([np.empty(0, dtype=np.int64)] + [rows[label] for label in targets])
         with self.timings_.phase("knn", backend.synchronize):
             table = (neighbours_among_all(X, query, query_rows, len(rows[targets[0]]), backend,
@@ -160,10 +171,15 @@ class EditedNearestNeighbours(DeviceCleaningSampler, _ImblearnENN):
                 stop = start + len(rows[label])
                 kept[label] = rows[label][keep[start:stop]]
                 start = stop
-            # imbalanced-learn's index dtype: np.empty(0, dtype=int) concatenated
-            self.sample_indices_ = np.concatenate(
-                [np.empty((0,), dtype=int)] + [kept.get(label, rows[label]) for label in labels])
-            return select_rows(X, y, self.sample_indices_, backend)
+            return self._select(X, y, labels, rows, kept, backend)
+
+    def _select(self, X, y, labels, rows: dict, kept: dict, backend):
+        """Set ``sample_indices_`` (kept rows of the targeted classes, every row
+        of the others, grouped by class) and return the selection."""
+        # imbalanced-learn's index dtype: np.empty(0, dtype=int) concatenated
+        self.sample_indices_ = np.concatenate(
+            [np.empty((0,), dtype=int)] + [kept.get(label, rows[label]) for label in labels])
+        return select_rows(X, y, self.sample_indices_, backend)
 
 
 def neighbours_among_all(X, query: NeighborQuery, query_rows: np.ndarray, n_first: int,
@@ -193,18 +209,31 @@ def neighbours_among_all(X, query: NeighborQuery, query_rows: np.ndarray, n_firs
     # imbalanced-learn queries each class on its own (ties: scikit-learn's
     # answers are asked the same way); ``class_sizes`` splits query_rows.
     bounds = np.cumsum([0] + list(class_sizes))
-    if len(query_rows) == n_rows:
-        # Every row is a query (SMOTEENN's 'all'): the search of every row
-        # among the others, with no copy of the queries.
-        groups = [query_rows[start:stop] for start, stop in zip(bounds[:-1], bounds[1:])]
-        return cleaning_table(points, query.k, backend, ties, groups=groups)[query_rows]
     groups = [np.arange(start, stop) for start, stop in zip(bounds[:-1], bounds[1:])]
     return cleaning_table(points, query.k, backend, ties, query_rows, groups)
 
 
+def neighbours_of_every_row(X, query: NeighborQuery, backend: Backend, ties: str, y: np.ndarray,
+                            labels) -> np.ndarray:
+    """Host ``(n_rows, k)`` table, in row order: each row's nearest other rows
+    of X, with gpusmote's own search (``query.own``). scikit-learn's answers,
+    where ties could matter, are asked class by class in label order, as
+    imbalanced-learn queries."""
+    n_rows = X.shape[0]
+    if n_rows <= query.k:
+        raise too_few_rows_error(query.k + 1, n_rows, int(np.count_nonzero(y == labels[0])))
+    return cleaning_table(searchable_rows(X, backend), query.k, backend, ties,
+                          groups=lambda: list(class_rows(y, labels).values()))
+
+
+#: Rows of the table whose labels :func:`edited_keep` gathers at a time.
+KEEP_CHUNK_ROWS = 2**16
+
+
 def edited_keep(y: np.ndarray, y_query: np.ndarray, table: np.ndarray, kind_sel: str) -> np.ndarray:
     """Whether each queried row stays: imbalanced-learn's decision, vectorised
-    over every class (a row's own label is its class).
+    over every class (a row's own label is its class), a chunk of rows at a
+    time (no labels array as large as the table).
 
     Parameters
     ----------
@@ -213,9 +242,14 @@ def edited_keep(y: np.ndarray, y_query: np.ndarray, table: np.ndarray, kind_sel:
     table : (n_queries, k) neighbour indices into ``y``.
     kind_sel : {'all', 'mode'}
     """
-    neighbour_labels = y[table]
-    if kind_sel == "mode":
-        # scipy's mode, as imbalanced-learn: the smallest of the most frequent labels
-        modes, _ = mode(neighbour_labels, axis=1, keepdims=False)
-        return np.ravel(modes) == y_query
-    return np.all(neighbour_labels == y_query[:, None], axis=1)
+    keep = np.empty(len(table), dtype=bool)
+    for start in range(0, len(table), KEEP_CHUNK_ROWS):
+        stop = min(len(table), start + KEEP_CHUNK_ROWS)
+        neighbour_labels = y[table[start:stop]]
+        if kind_sel == "mode":
+            # scipy's mode, as imbalanced-learn: the smallest of the most frequent labels
+            modes, _ = mode(neighbour_labels, axis=1, keepdims=False)
+            keep[start:stop] = np.ravel(modes) == y_query[start:stop]
+        else:
+            keep[start:stop] = np.all(neighbour_labels == y_query[start:stop, None], axis=1)
+    return keep

@@ -15,6 +15,8 @@ are asked of scikit-learn, within their chunks of imbalanced-learn's query
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from scipy import sparse
 
@@ -25,7 +27,8 @@ from gpusmote.neighbors._ties import ambiguous_rows, sklearn_table_rows
 
 
 def cleaning_table(points, k: int, backend: Backend, ties: str,
-                   query_rows: np.ndarray | None = None, groups: list | None = None) -> np.ndarray:
+                   query_rows: np.ndarray | None = None,
+                   groups: list | Callable[[], list] | None = None) -> np.ndarray:
     """Host ``(n_queries, k)`` int64 table: the ``k`` nearest other rows of
     ``points`` to each query row (``points[query_rows]``, or every row for
     None), each excluded by its own index.
@@ -40,23 +43,29 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
         'imblearn': rows whose order could depend on (near) ties get
         scikit-learn's answer; 'index': gpusmote's lower-index rule.
     query_rows : int64 host array, optional
-    groups : list of int64 host arrays, optional
+    groups : list of int64 host arrays, or a callable returning one, optional
         Positions (in the query order) that imbalanced-learn queries in one
         ``kneighbors`` call each (EditedNearestNeighbours: one per class);
         default: all queries in one call. scikit-learn's answers are asked
-        group by group, as imbalanced-learn asks them.
+        group by group, as imbalanced-learn asks them. A callable is called
+        only if they are needed, after the search (no index arrays beside its
+        candidates).
+
+    Returns
+    -------
+    ndarray of shape (n_queries, k), int64
+        Possibly a view of a wider table (the tie check's), which it owns.
     """
     n_points = points.shape[0]
     n_queries = n_points if query_rows is None else len(query_rows)
     if n_points <= k:
         raise too_few_rows_error(k + 1, n_points, n_queries)
-    rows = np.arange(n_points) if query_rows is None else np.asarray(query_rows, dtype=np.int64)
-    if groups is None:
-        groups = [np.arange(n_queries)]
+    if query_rows is not None:
+        query_rows = np.asarray(query_rows, dtype=np.int64)
     # What was freed before (the over-sampler's temporaries, the labels'
     # checks) handed back before the search's candidates are allocated.
     release_freed_memory()
-    table = _table(points, k, backend, ties, rows, query_rows, groups, n_points, n_queries)
+    table = _table(points, k, backend, ties, query_rows, _QueryGroups(groups, n_queries), n_points, n_queries)
     # The search's freed blocks (candidates, GEMM tiles, the threads' arenas)
     # handed back before the cleaner's output is allocated (SMOTEENN on 200k x
     # 32 rows: 34 MiB of its peak).
@@ -64,16 +73,31 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
     return table
 
 
-def _table(points, k: int, backend: Backend, ties: str, rows: np.ndarray, query_rows, groups: list,
+class _QueryGroups:
+    """:func:`cleaning_table`'s ``groups``, made when first asked for."""
+
+    def __init__(self, groups, n_queries: int):
+        self._groups, self._n_queries = groups, n_queries
+
+    def __call__(self) -> list:
+        if self._groups is None:
+            self._groups = [np.arange(self._n_queries)]
+        elif callable(self._groups):
+            self._groups = self._groups()
+        return self._groups
+
+
+def _table(points, k: int, backend: Backend, ties: str, query_rows, groups: _QueryGroups,
            n_points: int, n_queries: int) -> np.ndarray:
     if ties == "index":
         return _search(NeighborQuery("n_neighbors", k, backend, ties), points, query_rows, backend)
     if backend.small or sparse.issparse(points):
         # NeighborQuery's own answer, one imbalanced-learn call per group:
         # scikit-learn's table wherever ties could matter (small data, sparse rows).
+        rows = np.arange(n_points) if query_rows is None else query_rows
         table = np.empty((n_queries, k), dtype=np.int64)
         query = NeighborQuery("n_neighbors", k, backend, ties)
-        for group in groups:
+        for group in groups():
             whole = len(group) == n_points and query_rows is None and np.array_equal(group, rows)
             table[group] = _search(query, points, None if whole else rows[group], backend)
         return table
@@ -84,15 +108,17 @@ def _table(points, k: int, backend: Backend, ties: str, rows: np.ndarray, query_
                   else wide.among(points, query_rows))
     xp = backend.xp
     release_freed_memory()  # the search's candidates and tiles, before the ties check's chunks
-    unsure = ambiguous_rows(points, wide_table, rows, xp)
-    release_freed_memory()  # and those chunks, before the table is copied
-    table = np.array(backend.to_host(wide_table)[:, :k], dtype=np.int64)
+    unsure = ambiguous_rows(points, wide_table, query_rows, xp)
+    release_freed_memory()  # and those chunks
+    # The first k columns, in the wide table's own (host, owned) buffer: no copy.
+    table = np.asarray(backend.to_host(wide_table), dtype=np.int64)[:, :k]
     if unsure.any():
         host_points = backend.to_host(points)
-        for group in groups:
+        for group in groups():
             doubtful = group[unsure[group]]
             if len(doubtful):
-                table[doubtful] = sklearn_table_rows(host_points, k, rows[group], np.flatnonzero(unsure[group]))
+                asked = group if query_rows is None else query_rows[group]
+                table[doubtful] = sklearn_table_rows(host_points, k, asked, np.flatnonzero(unsure[group]))
     return table
 
 
