@@ -65,7 +65,7 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
     # What was freed before (the over-sampler's temporaries, the labels'
     # checks) handed back before the search's candidates are allocated.
     release_freed_memory()
-    table = _table(points, k, backend, ties, query_rows, _QueryGroups(groups, n_queries), n_points, n_queries)
+    table = _table(points, k, backend, ties, query_rows, groups, n_points, n_queries)
     # The search's freed blocks (candidates, GEMM tiles, the threads' arenas)
     # handed back before the cleaner's output is allocated (SMOTEENN on 200k x
     # 32 rows: 34 MiB of its peak).
@@ -73,21 +73,14 @@ def cleaning_table(points, k: int, backend: Backend, ties: str,
     return table
 
 
-class _QueryGroups:
-    """:func:`cleaning_table`'s ``groups``, made when first asked for."""
-
-    def __init__(self, groups, n_queries: int):
-        self._groups, self._n_queries = groups, n_queries
-
-    def __call__(self) -> list:
-        if self._groups is None:
-            self._groups = [np.arange(self._n_queries)]
-        elif callable(self._groups):
-            self._groups = self._groups()
-        return self._groups
+def _query_groups(groups, n_queries: int) -> list:
+    """:func:`cleaning_table`'s ``groups``, made (a callable called) where needed."""
+    if groups is None:
+        return [np.arange(n_queries)]
+    return groups() if callable(groups) else groups
 
 
-def _table(points, k: int, backend: Backend, ties: str, query_rows, groups: _QueryGroups,
+def _table(points, k: int, backend: Backend, ties: str, query_rows, groups,
            n_points: int, n_queries: int) -> np.ndarray:
     if ties == "index":
         return _search(NeighborQuery("n_neighbors", k, backend, ties), points, query_rows, backend)
@@ -97,7 +90,7 @@ def _table(points, k: int, backend: Backend, ties: str, query_rows, groups: _Que
         rows = np.arange(n_points) if query_rows is None else query_rows
         table = np.empty((n_queries, k), dtype=np.int64)
         query = NeighborQuery("n_neighbors", k, backend, ties)
-        for group in groups():
+        for group in _query_groups(groups, n_queries):
             whole = len(group) == n_points and query_rows is None and np.array_equal(group, rows)
             table[group] = _search(query, points, None if whole else rows[group], backend)
         return table
@@ -114,7 +107,7 @@ def _table(points, k: int, backend: Backend, ties: str, query_rows, groups: _Que
     table = np.asarray(backend.to_host(wide_table), dtype=np.int64)[:, :k]
     if unsure.any():
         host_points = backend.to_host(points)
-        for group in groups():
+        for group in _query_groups(groups, n_queries):
             doubtful = group[unsure[group]]
             if len(doubtful):
                 asked = group if query_rows is None else query_rows[group]
