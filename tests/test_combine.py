@@ -288,12 +288,14 @@ def test_peak_is_the_output_and_the_search_candidates(cls, reference_cls, monkey
 
     import gpusmote.neighbors._cpu as knn
     import gpusmote.neighbors._ties as ties
+    import gpusmote.under_sampling._edited_nearest_neighbours as enn_module
     from gpusmote.devices import _backend
 
     monkeypatch.setattr(knn, "QUERY_BLOCK_ROWS", 64)
     monkeypatch.setattr(knn, "QUERY_BLOCK_GROWTH", 1)
     monkeypatch.setattr(knn, "SYMMETRIC_MIN_ROWS", 0)  # the warm-up loads the symmetric search too
     monkeypatch.setattr(ties, "_CHECK_CHUNK_BYTES", 2**14)  # the tie check's chunks, small as the blocks
+    monkeypatch.setattr(enn_module, "KEEP_CHUNK_ROWS", 1024)  # and the keep rule's
     monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 0)  # the kernels' path, as at scale
     X, y = make_classes([18_000, 2_000], n_features=8, seed=21)
     X = X.astype(np.float32)

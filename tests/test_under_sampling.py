@@ -170,6 +170,32 @@ def test_tied_data_matches_imblearn_with_ties_imblearn(seed):
     np.testing.assert_array_equal(y_res, y[index.sample_indices_])
 
 
+
+@pytest.mark.parametrize("strategy, every_row", [("auto", True), ("majority", True), ("all", True),
+                                                 ("not majority", False), ([2], False)])
+@pytest.mark.parametrize("duplicates", [False, True])
+def test_enn_searches_every_row_when_most_rows_are_queried(monkeypatch, strategy, every_row, duplicates):
+    # Classes of 75%, 15% and 10%: 'auto' (not minority) and 'majority' query
+    # at least 60% of the rows, so every row's table comes from one symmetric
+    # search; the others search their queries alone. Duplicated rows make ties,
+    # answered by scikit-learn for the queried classes only.
+    import gpusmote.neighbors._cpu as knn
+    import gpusmote.under_sampling._edited_nearest_neighbours as enn_module
+
+    monkeypatch.setattr(knn, "SYMMETRIC_MIN_ROWS", 0)
+    X, y = overlapping(counts=(300, 60, 40), seed=19)
+    if duplicates:
+        X[[5, 40, 77, 310]] = X[[6, 41, 78, 311]]
+    searched = []
+    original = enn_module.neighbours_of_every_row
+    monkeypatch.setattr(enn_module, "neighbours_of_every_row", lambda *a: searched.append(1) or original(*a))
+    for kind_sel in ("all", "mode"):
+        ours, reference, result = both(EditedNearestNeighbours, ReferenceENN, X, y, sampling_strategy=strategy,
+                                       kind_sel=kind_sel)
+        assert_same(ours, reference, result)
+    assert bool(searched) is every_row
+
+
 # --------------------------------------------------------------------------
 # Containers, validation, API
 
