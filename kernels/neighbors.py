@@ -357,7 +357,7 @@ def symmetric_pair_candidates(data, mean, scale, q_lo, q_hi, p_lo, p_hi, block_r
                     continue  # merged from the other side, by an earlier block
                 b1 = min(g1, b0 + block_rows)
                 nb = b1 - b0
-                # the last block or tile: a contiguous result in the front of the same buffer
+                # contiguous, in the front of one buffer (the last block or tile is smaller)
                 values = flat_values[: nb * nt].reshape((nb, nt))
                 np.dot(queries[b0 - g0 : b1 - g0], tile[:nt].T, values)
                 select_candidates(values, t0, b0, cand_vals[b0:b1], cand_idx[b0:b1])
@@ -475,8 +475,10 @@ def rerank_exact(
         points.
     exhaustive : bool
         True when the candidates are all the other points (no proof needed).
-    out : int64 array of shape (n_queries, k)
-        Output: neighbour indices, nearest first, ties by lower index.
+    out : int array of shape (n_queries, k)
+        Output: neighbour indices, nearest first, ties by lower index. Row
+        ``q`` is written once its candidates are read, so it may be the front
+        of ``cand_idx[q]`` itself (the symmetric search's int32 indices).
 
     Returns
     -------
