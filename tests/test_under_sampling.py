@@ -196,6 +196,18 @@ def test_enn_searches_every_row_when_most_rows_are_queried(monkeypatch, strategy
     assert bool(searched) is every_row
 
 
+
+def test_every_row_share_only_on_the_cpu():
+    # The CPU's symmetric search computes a pair once; the GPU's search of every
+    # row computes it twice, so there only a query of every row takes it.
+    from gpusmote.devices._backend import CPU
+    from gpusmote.under_sampling._edited_nearest_neighbours import searches_every_row
+
+    y = np.array([0] * 7 + [1] * 3)
+    assert searches_every_row(y, [0], CPU) and not searches_every_row(y, [1], CPU)
+    assert not searches_every_row(y, [0], SIMULATED) and searches_every_row(y, [0, 1], SIMULATED)
+
+
 # --------------------------------------------------------------------------
 # Containers, validation, API
 

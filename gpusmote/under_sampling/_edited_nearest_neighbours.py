@@ -147,7 +147,7 @@ class EditedNearestNeighbours(DeviceCleaningSampler, _ImblearnENN):
         query = self._neighbor_query(backend)
         labels = sorted_labels(y)
         targets = [label for label in labels if label in self.sampling_strategy_]
-        if targets and query.own and searches_every_row(y, targets):
+        if targets and query.own and searches_every_row(y, targets, backend):
             # Most rows are queries (SMOTEENN's 'all', 'auto' on binary data):
             # every row's table from the symmetric search, each pair once and
             # no copy of the rows, in row order; the class indices made after
@@ -216,16 +216,19 @@ def neighbours_among_all(X, query: NeighborQuery, query_rows: np.ndarray, n_firs
     return cleaning_table(points, query.k, backend, ties, query_rows, groups)
 
 
-#: The share of rows queried from which ENN searches every row: the symmetric
-#: search computes each pair once, for both rows, at ~1.2 times the one-sided
-#: search's cost a pair (fraud-200k, 2-core VM: TomekLinks' 200,000 rows 11.3 s,
-#: ENN's 198,000 majority rows among them searched alone 18.8 s).
+#: The share of rows queried from which ENN searches every row on the CPU: its
+#: symmetric search computes each pair once, for both rows, at ~1.2 times the
+#: one-sided search's cost a pair (fraud-200k, 2-core VM: TomekLinks' 200,000
+#: rows 11.3 s, ENN's 198,000 majority rows among them searched alone 18.8 s).
+#: The GPU's search of every row computes each pair twice: only when every row
+#: is queried.
 EVERY_ROW_SHARE = 0.6
 
 
-def searches_every_row(y: np.ndarray, targets) -> bool:
+def searches_every_row(y: np.ndarray, targets, backend: Backend) -> bool:
     """Whether the rows of ``targets`` are enough of ``y`` to search every row."""
-    return bool(np.count_nonzero(np.isin(y, targets)) >= EVERY_ROW_SHARE * len(y))
+    share = EVERY_ROW_SHARE if backend.name == "cpu" else 1.0
+    return bool(np.count_nonzero(np.isin(y, targets)) >= share * len(y))
 
 
 def neighbours_of_every_row(X, query: NeighborQuery, backend: Backend, ties: str, y: np.ndarray,
