@@ -58,7 +58,8 @@ def test_split_flat_index_is_divmod(n, k):
     from gpusmote.kernels.split_index import split_flat_index
 
     flat = np.random.default_rng(n + k).integers(0, 2**40, size=n)
-    rows, cols = split_flat_index(flat, k)
     expected_rows, expected_cols = np.divmod(flat, k)
+    rows, cols = split_flat_index(flat, k)
     np.testing.assert_array_equal(rows, expected_rows, strict=True)
     np.testing.assert_array_equal(cols, expected_cols, strict=True)
+    assert cols is flat  # written in place: no second fresh array
