@@ -102,7 +102,8 @@ def test_numpy_interpolation_in_chunks_is_the_whole_expression(dtype, monkeypatc
 
 
 def test_small_data_loads_no_kernel():
-    """In a fresh process a small fit_resample compiles or loads no Numba kernel."""
+    """In a fresh process a small fit_resample of every sampler compiles or
+    loads no Numba kernel (the first costs ~0.25 s, more than the call)."""
     script = textwrap.dedent("""
         import numpy as np
         import numba.core.registry
@@ -111,8 +112,19 @@ def test_small_data_loads_no_kernel():
         # 6,000 x 8 (the small path even with ties='index'), ~4,800 new rows: more
         # draws than the compiled MT19937 takes, which waits for a loaded kernel
         X = rng.normal(size=(6000, 8)); y = (rng.random(6000) < 0.1).astype(int)
-        for name in ("SMOTE", "ADASYN", "BorderlineSMOTE", "RandomOverSampler"):
+        for name in ("SMOTE", "ADASYN", "BorderlineSMOTE", "RandomOverSampler", "SVMSMOTE",
+                     "SMOTEENN", "SMOTETomek"):
             getattr(gpusmote, name)(random_state=0).fit_resample(X, y)
+        gpusmote.KMeansSMOTE(random_state=0, cluster_balance_threshold=0.0).fit_resample(X, y)
+        # the cleaners on 10,000 rows (more than the small path's 65,536 elements)
+        X_big = rng.normal(size=(10_000, 8)); y_big = (rng.random(10_000) < 0.1).astype(int)
+        from gpusmote.under_sampling import EditedNearestNeighbours, TomekLinks
+        for cleaner in (EditedNearestNeighbours(), TomekLinks()):
+            cleaner.fit_resample(X_big, y_big)
+        codes = rng.integers(0, 4, size=(3000, 6)); y_codes = (rng.random(3000) < 0.1).astype(int)
+        gpusmote.SMOTEN(random_state=0).fit_resample(codes, y_codes)
+        gpusmote.SMOTENC(categorical_features=[0], random_state=0).fit_resample(
+            np.column_stack([codes[:, 0], X[:3000, 1:]]), y_codes)
         from numba.core.registry import CPUDispatcher
         import gc
         loaded = [d.py_func.__qualname__ for d in gc.get_objects()
@@ -121,3 +133,53 @@ def test_small_data_loads_no_kernel():
     """)
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert result.stdout.strip() == "[]", result.stdout
+
+
+@pytest.mark.parametrize("k", [1, 2, 5, 11, 12])
+def test_k_smallest_is_the_stable_sort(k):
+    rng = np.random.default_rng(k)
+    for values in (rng.integers(0, 4, size=(300, 12)).astype(np.float64),  # ties everywhere
+                   rng.normal(size=(300, 12))):
+        values[rng.random(values.shape) < 0.05] = np.nan  # a query's own column
+        values[:3] = np.nan  # rows of NaN only
+        expected = np.argsort(values, axis=1, kind="stable")[:, :k]
+        np.testing.assert_array_equal(numpy_search._k_smallest(values, k), expected)
+
+
+CLEANERS = [("under_sampling.EditedNearestNeighbours", {}), ("under_sampling.TomekLinks", {}),
+            ("combine.SMOTEENN", {"random_state": 0}), ("combine.SMOTETomek", {"random_state": 0})]
+
+
+@pytest.mark.parametrize("tied", [False, True])
+@pytest.mark.parametrize("path, params", CLEANERS, ids=[c[0].split(".")[1] for c in CLEANERS])
+def test_cleaners_small_path_is_imblearns(path, params, tied, monkeypatch):
+    import importlib
+
+    package, name = path.split(".")
+    ours = getattr(importlib.import_module(f"gpusmote.{package}"), name)
+    theirs = getattr(importlib.import_module(f"imblearn.{package}"), name)
+    rng = np.random.default_rng(8)
+    X = rng.integers(0, 3, size=(400, 4)).astype(np.float64) if tied else rng.normal(size=(400, 4))
+    y = (rng.random(400) < 0.2).astype(int)
+    monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(_backend, "SMALL_INDEX_ELEMENTS", 1 << 30)
+    sampler = ours(**params)
+    result = sampler.fit_resample(X, y)
+    assert_same_resample(result, theirs(**params).fit_resample(X, y))
+
+
+def test_cleaners_first_call_rule(monkeypatch):
+    from gpusmote.under_sampling import _base as cleaning
+
+    monkeypatch.setattr(cleaning, "COLD_SMALL_ROWS", 1 << 14)
+    X = np.zeros((10_000, 8))
+    monkeypatch.setattr(cleaning, "kernels_loaded", lambda: False)
+    assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU_SMALL
+    assert cleaning.cleaning_backend(_backend.CPU, X, "index") is _backend.CPU  # NumPy's brute force there
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((20_000, 8)), "imblearn") is _backend.CPU
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((10_000, 128)), "imblearn") is _backend.CPU
+    with cleaning.cleaning_over_sampled(10_000):  # a combined sampler's: the rows it was given
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((18_000, 8)), "imblearn") is _backend.CPU_SMALL
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((18_000, 8)), "imblearn") is _backend.CPU
+    monkeypatch.setattr(cleaning, "kernels_loaded", lambda: True)  # a warm process: the kernels
+    assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU

@@ -9,7 +9,15 @@ import pytest
 
 from gpusmote.devices._backend import CPU
 from gpusmote.kernels.take_in_place import take_rows_in_place
+from gpusmote.under_sampling import _base as cleaning_base
 from gpusmote.under_sampling._base import consumable, select_rows
+
+
+@pytest.fixture
+def in_place_at_any_size(monkeypatch):
+    """Permitted arrays of any size are selected in place, whether or not this
+    process has loaded a kernel yet (which these small arrays depend on)."""
+    monkeypatch.setattr(cleaning_base, "IN_PLACE_MIN_BYTES", 0)
 
 
 def _selections(n_rows: int, rng):
@@ -51,7 +59,7 @@ def _labelled(n_rows=30, n_features=4, seed=0):
     return rng.normal(size=(n_rows, n_features)), rng.integers(0, 3, size=n_rows)
 
 
-def test_select_rows_in_place_only_for_the_permitted_array():
+def test_select_rows_in_place_only_for_the_permitted_array(in_place_at_any_size):
     X, y = _labelled()
     indices = np.array([5, 2, 29, 0, 17])
     expected = X[indices]
@@ -74,7 +82,7 @@ def test_select_rows_in_place_only_for_the_permitted_array():
     lambda X: np.asfortranarray(X),
     lambda X: X.astype(object),
 ])
-def test_consumable_refuses_what_it_cannot_shrink(make):
+def test_consumable_refuses_what_it_cannot_shrink(make, in_place_at_any_size):
     X, y = _labelled(seed=2)
     candidate = make(X.copy())
     before = candidate.copy()
@@ -86,9 +94,29 @@ def test_consumable_refuses_what_it_cannot_shrink(make):
     np.testing.assert_array_equal(X_res, before[indices])
 
 
-def test_permission_ends_with_the_block():
+def test_permission_ends_with_the_block(in_place_at_any_size):
     X, y = _labelled(seed=3)
     with consumable(X):
         pass
     X_res, _ = select_rows(X, y, np.array([1, 0]), CPU)
     assert X_res is not X and X.shape == (30, 4)
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_small_arrays_are_copied_from_until_kernels_are_loaded(loaded, monkeypatch):
+    # the in-place move is a kernel: a process that has loaded none (the
+    # small-data path) copies a small X rather than pay the first load
+    monkeypatch.setattr(cleaning_base, "kernels_loaded", lambda: loaded)
+    X, y = _labelled(seed=4)
+    before, indices = X.copy(), np.array([7, 3, 11])
+    with consumable(X):
+        X_res, _ = select_rows(X, y, indices, CPU)
+    assert (X_res is X) is loaded
+    np.testing.assert_array_equal(X_res, before[indices])
+    if not loaded:
+        np.testing.assert_array_equal(X, before)
+        monkeypatch.setattr(cleaning_base, "IN_PLACE_MIN_BYTES", X.nbytes)  # large enough: in place
+        with consumable(X):
+            X_res, _ = select_rows(X, y, indices, CPU)
+        assert X_res is X and X.shape == (3, 4)
+        np.testing.assert_array_equal(X_res, before[indices])

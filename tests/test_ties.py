@@ -115,9 +115,9 @@ def test_tied_class_runs_scikit_learns_search_once_per_table(monkeypatch):
     calls = []
     original = _query.sklearn_table
 
-    def recording(points, k, query_rows=None):
+    def recording(points, k, query_rows=None, search=None):
         calls.append((points.shape, k, query_rows is None))
-        return original(points, k, query_rows)
+        return original(points, k, query_rows, search)
 
     monkeypatch.setattr(_query, "sklearn_table", recording)
     X, y = tied_data(3, np.float64, seed=0)

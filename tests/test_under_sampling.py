@@ -389,16 +389,18 @@ def test_only_rows_near_a_tie_are_asked_of_sklearn(monkeypatch, device):
     asked = []
     original = neighbours.sklearn_table_rows
 
-    def recording(points, k, query_rows, positions):
+    def recording(points, k, query_rows, positions, search=None):
         asked.append((current[0], np.asarray(query_rows)[positions], len(query_rows)))
-        return original(points, k, query_rows, positions)
+        searches.add(id(search))
+        return original(points, k, query_rows, positions, search)
 
     monkeypatch.setattr(neighbours, "sklearn_table_rows", recording)
     current = [None]
     for cls, reference_cls in [(EditedNearestNeighbours, ReferenceENN), (TomekLinks, ReferenceTomek)]:
-        current[0] = cls.__name__
+        current[0], searches = cls.__name__, set()
         ours, reference, result = both(cls, reference_cls, X, y, device=device, sampling_strategy="all")
         assert_same(ours, reference, result)
+        assert len(searches) == 1  # scikit-learn's search fitted once, for every class's rows
     enn = [(rows, n_full) for name, rows, n_full in asked if name == "EditedNearestNeighbours"]
     tomek = [(rows, n_full) for name, rows, n_full in asked if name == "TomekLinks"]
     # only doubtful rows, asked per call imbalanced-learn makes: per class for

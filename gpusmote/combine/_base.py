@@ -34,7 +34,7 @@ from gpusmote.engine._timing import PhaseTimes
 from gpusmote.over_sampling._base import TIES_PARAMETER, DeviceOverSampler, checked_device_y
 from gpusmote.over_sampling._categorical import SMOTEN, SMOTENC
 from gpusmote.over_sampling._smote import SMOTE
-from gpusmote.under_sampling._base import DeviceCleaningSampler, consumable
+from gpusmote.under_sampling._base import DeviceCleaningSampler, cleaning_over_sampled, consumable
 
 #: What ``smote`` may be: imbalanced-learn's constraint (its SMOTE, and so its
 #: SMOTENC and SMOTEN) widened to gpusmote's counterparts.
@@ -103,7 +103,7 @@ class CombinedSampler(BaseSampler):
         # check_X_y): the base class has validated both the same way already.
         self.sampling_strategy_ = self.sampling_strategy
         X_res, y_res = self.smote_.fit_resample(X, y)
-        with consumable(self._own_output(X_res, X)):
+        with consumable(self._own_output(X_res, X)), cleaning_over_sampled(X.shape[0]):
             X_res, y_res = self._cleaner.fit_resample(X_res, y_res)
         self._record_steps()
         # an imbalanced-learn step may hand back y's cached labels in its dtype

@@ -23,11 +23,14 @@ def _malloc_trim():
     """glibc's ``malloc_trim``, or None (another C library or platform)."""
     if not sys.platform.startswith("linux"):
         return None
-    try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
-        return libc.malloc_trim
-    except (OSError, AttributeError):  # musl and others have no malloc_trim
-        return None
+    # glibc's soname first: find_library runs ldconfig in a subprocess (2 ms of a
+    # small SMOTEENN's first call)
+    for find_name in (lambda: "libc.so.6", lambda: ctypes.util.find_library("c")):
+        try:
+            return ctypes.CDLL(find_name()).malloc_trim
+        except (OSError, AttributeError, TypeError):  # musl and others have no malloc_trim
+            continue
+    return None
 
 
 def release_freed_memory() -> bool:

@@ -33,7 +33,7 @@ from scipy import sparse
 from gpusmote.devices._backend import Backend
 from gpusmote.neighbors._sparse import sparse_kneighbors_excluding_self
 from gpusmote.neighbors._table import checked_neighbor_table
-from gpusmote.neighbors._ties import may_order_differently, sklearn_table
+from gpusmote.neighbors._ties import fitted_sklearn_search, may_order_differently, sklearn_table
 
 
 # The small-data search is loaded with the samplers, not inside their first
@@ -87,6 +87,9 @@ class NeighborQuery:
         from gpusmote.neighbors import NearestNeighbors
 
         self.name, self.backend, self.ties = name, backend, ties
+        # scikit-learn's search fitted on the last points asked of it: a
+        # cleaner asks it once per class, all of them among the same rows
+        self._fitted: tuple | None = None
         self.own = isinstance(param, numbers.Integral)
         if self.own:
             self.k = int(param)
@@ -132,7 +135,10 @@ class NeighborQuery:
     def _sklearn(self, points, query_rows):
         """imbalanced-learn's own table (scikit-learn's search on the host)."""
         host_points = points if sparse.issparse(points) else self.backend.to_host(points)
-        table = sklearn_table(host_points, self.k, query_rows)
+        if self._fitted is None or self._fitted[0] is not host_points:
+            self._fitted = None  # the previous rows' search goes before these rows' is fitted
+            self._fitted = (host_points, fitted_sklearn_search(host_points, self.k))
+        table = sklearn_table(host_points, self.k, query_rows, search=self._fitted[1])
         return table if sparse.issparse(points) else self.backend.to_device(table)
 
     def among(self, points, query_rows: np.ndarray, *, fallback: bool = True):
@@ -153,7 +159,7 @@ class NeighborQuery:
         if sparse.issparse(points):
             # imbalanced-learn's own search (scikit-learn's brute force on the
             # nonzeros): not accelerated, the same table as imbalanced-learn's.
-            return sklearn_table(points, self.k, query_rows)
+            return self._sklearn(points, query_rows)
         if self.ties == "imblearn" and self._sklearn_is_quicker(points, len(query_rows)):
             # a wider search than imbalanced-learn's is not its table: the caller asks for its own
             return self._sklearn(points, query_rows) if fallback else None

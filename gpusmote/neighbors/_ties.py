@@ -155,13 +155,19 @@ def _chunk_flag_iter(points, queries_from, rows, table, xp: ModuleType):
         yield start, stop, _chunk_flags(dist, query_norms, neighbour_norms, n_features, xp)
 
 
-def sklearn_table(points, k: int, query_rows=None) -> np.ndarray:
-    """imbalanced-learn's table: ``NearestNeighbors(n_neighbors=k + 1)``
-    fitted on ``points`` (host), queried with ``points[query_rows]`` (all rows
-    for ``None``), column 0 dropped."""
+def fitted_sklearn_search(points, k: int):
+    """imbalanced-learn's search: ``NearestNeighbors(n_neighbors=k + 1)``
+    fitted on ``points`` (host)."""
     from sklearn.neighbors import NearestNeighbors
 
-    search = NearestNeighbors(n_neighbors=k + 1).fit(points)
+    return NearestNeighbors(n_neighbors=k + 1).fit(points)
+
+
+def sklearn_table(points, k: int, query_rows=None, search=None) -> np.ndarray:
+    """imbalanced-learn's table: :func:`fitted_sklearn_search` on ``points``
+    (or ``search``, fitted so already), queried with ``points[query_rows]``
+    (all rows for ``None``), column 0 dropped."""
+    search = fitted_sklearn_search(points, k) if search is None else search
     queries = points if query_rows is None else points[np.asarray(query_rows)]
     return np.ascontiguousarray(_kneighbors(search, queries, k + 1)[:, 1:])
 
@@ -178,7 +184,8 @@ def _kneighbors(search, queries, n_neighbors: int) -> np.ndarray:
     return search.kneighbors(queries, n_neighbors, return_distance=False)
 
 
-def sklearn_table_rows(points, k: int, query_rows: np.ndarray, positions: np.ndarray) -> np.ndarray:
+def sklearn_table_rows(points, k: int, query_rows: np.ndarray, positions: np.ndarray,
+                       search=None) -> np.ndarray:
     """Rows ``positions`` of imbalanced-learn's table for the query
     ``points[query_rows]`` (host), asking scikit-learn for as few rows as
     give the same answers.
@@ -205,14 +212,16 @@ def sklearn_table_rows(points, k: int, query_rows: np.ndarray, positions: np.nda
         The rows imbalanced-learn queries in one call, in its order.
     positions : int array, ascending
         Which of them to answer.
+    search : NearestNeighbors, optional
+        :func:`fitted_sklearn_search` of ``points``, when the caller has it
+        (one per group of queries would fit the same tree again).
     """
     from sklearn import get_config
     from sklearn.metrics._pairwise_distances_reduction import ArgKmin
-    from sklearn.neighbors import NearestNeighbors
     from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 
     query_rows, positions = np.asarray(query_rows), np.asarray(positions)
-    search = NearestNeighbors(n_neighbors=k + 1).fit(points)
+    search = fitted_sklearn_search(points, k) if search is None else search
     if search._fit_method != "brute":
         return np.ascontiguousarray(_kneighbors(search, _rows(points, query_rows[positions]), k + 1)[:, 1:])
     n_full = len(query_rows)

@@ -66,6 +66,7 @@ from gpusmote.engine._memory import release_freed_memory
 from gpusmote.engine._resample import ClassPlan, empty_output, plan_classes
 from gpusmote.neighbors._ties import may_order_differently, sklearn_table
 from gpusmote.kernels import categorical, categorical_ties, mixed_neighbors, value_difference
+from gpusmote.kernels._cpu_jit import kernels_loaded
 from gpusmote.kernels._row_threads import shared_pool
 from gpusmote.neighbors._cpu import scale_from_ranges
 from gpusmote.neighbors._query import SMALL_NUMPY_TERMS
@@ -86,9 +87,9 @@ VDM_THREADS = max(1, min(len(os.sched_getaffinity(0)) if hasattr(os, "sched_geta
                          else os.cpu_count() or 1, 8))
 
 
-#: New elements (rows x columns) up to which small data's SMOTENC generation
-#: is NumPy (no kernel loaded); beyond, the kernels (NumPy's temporaries cost
-#: memory: several times the new rows).
+#: New elements (rows x columns) up to which small data's SMOTENC and SMOTEN
+#: generation is NumPy's or SciPy's (no kernel loaded); beyond, the kernels
+#: (the temporaries cost memory: several times the new rows).
 SMALL_GENERATE_ELEMENTS = 1 << 18
 #: Rows of SMOTEN's new codes decoded at a time into the output.
 DECODE_BLOCK_ROWS = 1 << 14
@@ -314,7 +315,12 @@ class SMOTEN(_CategoricalOverSampler):
             draws = (chunk.rows for chunk in
                      iter_philox_draws(seed, plan.position, n_class, 1, plan.n_samples, backend))
         samples = (s[first:first + DECODE_BLOCK_ROWS] for s in draws for first in range(0, len(s), DECODE_BLOCK_ROWS))
-        if not categorical.kernel_applies(X_class):
+        # SciPy's mode (imbalanced-learn's expression) for codes the kernels do not
+        # take, and for a few new rows in a process that has loaded no kernel yet
+        # (the first costs ~0.25 s, several times a small SMOTEN)
+        few = (backend.name == "cpu" and not kernels_loaded()
+               and plan.n_samples * X_class.shape[1] <= SMALL_GENERATE_ELEMENTS)
+        if few or not categorical.kernel_applies(X_class):
             return (categorical.mode_rows_reference(X_class, table, backend.to_host(s)) for s in samples)
         return _mode_blocks(X_class, table, samples, backend)
 

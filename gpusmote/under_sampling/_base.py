@@ -21,10 +21,11 @@ from scipy import sparse
 from sklearn.utils import _safe_indexing
 from sklearn.utils._param_validation import StrOptions
 
-from gpusmote.devices._backend import CPU, Backend, for_size
+from gpusmote.devices._backend import CPU, CPU_SMALL, Backend, for_size
 from gpusmote.devices._input import device_kind
 from gpusmote.devices._resolve import DEVICES, resolve_device
 from gpusmote.engine._labels import with_cached_labels
+from gpusmote.kernels._cpu_jit import kernels_loaded
 from gpusmote.kernels.take_in_place import take_rows_in_place
 from gpusmote.over_sampling._base import DeviceOverSampler
 
@@ -73,9 +74,8 @@ class DeviceCleaningSampler(BaseCleaningSampler):
                               "nonzeros); device='cuda' applies to dense input.",
                               UserWarning, stacklevel=3)
             return self._resample(X, y, CPU)
-        # A cleaner searches all rows among all rows (n^2 distance terms, not a
-        # class's): the kernels pay from the smaller of the small-data limits.
-        return self._resample(X, y, for_size(resolve_device(self.device), X, "index"))
+        return self._resample(X, y, cleaning_backend(resolve_device(self.device), X,
+                                                      getattr(self, "ties", "imblearn")))
 
     def _resample(self, X, y: np.ndarray, backend: Backend):
         """Clean validated ``X`` (NumPy, SciPy sparse, or in ``backend``'s
@@ -87,6 +87,59 @@ class DeviceCleaningSampler(BaseCleaningSampler):
         tags.input_tags.sparse = True
         tags.sampler_tags.sample_indices = True
         return tags
+
+
+#: Rows, and rows^2 x features, up to which a cleaner in a process that has
+#: loaded no kernel yet searches on the small-data path (with ties='imblearn',
+#: scikit-learn's search: imbalanced-learn's speed) rather than load the kernels
+#: (~0.25 s first). EditedNearestNeighbours, fresh processes on the 2-core VM:
+#: 10,000 x 8 rows, imbalanced-learn 188 ms, the kernels 268 ms (68 ms once
+#: loaded); 20,000 x 8, 490 ms against 387 ms; 10,000 x 32, 159 against 306 ms;
+#: 20,000 x 32, 600 against 450 ms. TomekLinks: 16,000 x 8, 374 against 346 ms.
+COLD_SMALL_ROWS = 1 << 14
+COLD_SMALL_TERMS = 1 << 33
+
+
+def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
+    """The backend a cleaner searches ``X`` on.
+
+    A cleaner searches all rows among all rows (n^2 distance terms, not a
+    class's), so the kernels pay from the smaller of the small-data limits
+    (``SMALL_INDEX_ELEMENTS``), except on a first call: a process that has
+    loaded no kernel takes the small-data path, with ``ties='imblearn'``, up
+    to :data:`COLD_SMALL_ROWS` rows (of the data a combined sampler was given:
+    see :func:`cleaning_over_sampled`) and :data:`COLD_SMALL_TERMS` distance
+    terms, where loading them costs more than they save. The answer is the
+    same either way; a process that stays on that path (its calls all this
+    small) stays at imbalanced-learn's speed.
+    """
+    if ties != "imblearn" or backend is not CPU or getattr(X, "ndim", 0) != 2 or kernels_loaded():
+        return for_size(backend, X, "index")
+    n_rows = _over_sampled_rows.get() or X.shape[0]
+    if n_rows <= COLD_SMALL_ROWS and n_rows * n_rows * X.shape[1] <= COLD_SMALL_TERMS:
+        return CPU_SMALL
+    return for_size(backend, X, "index")
+
+
+#: Rows of the data whose over-sampled output a combined sampler's cleaner is
+#: given (None outside one).
+_over_sampled_rows: contextvars.ContextVar = contextvars.ContextVar("gpusmote_over_sampled_rows", default=None)
+
+
+@contextlib.contextmanager
+def cleaning_over_sampled(n_rows: int):
+    """Within the ``with`` block a cleaner's first-call rule
+    (:func:`cleaning_backend`) counts ``n_rows``, the rows a combined sampler
+    was given, not the ~2x as many its over-sampler made: scikit-learn's tree
+    finds the new rows' neighbours quickly (they lie between their class's
+    rows), so the kernels' load pays later there (SMOTEENN, 8 columns, fresh
+    processes on the 2-core VM: 10,000 rows given, imbalanced-learn 293 ms,
+    the kernels 401 ms; 16,000 rows, 648 against 569 ms)."""
+    token = _over_sampled_rows.set(n_rows)
+    try:
+        yield
+    finally:
+        _over_sampled_rows.reset(token)
 
 
 #: The rows array a cleaner may select from in place (see :func:`consumable`).
@@ -106,16 +159,29 @@ def consumable(X):
         _consumable_rows.reset(token)
 
 
+#: Bytes of a permitted X from which it is selected in place even by a process
+#: that has loaded no kernel yet (the in-place move is one; the first costs ~0.25 s,
+#: ten times a small SMOTEENN, where a copy of X costs next to nothing).
+IN_PLACE_MIN_BYTES = 1 << 26
+
+
 def _may_consume(X) -> bool:
     return (isinstance(X, np.ndarray) and X.ndim == 2 and X.flags.owndata and X.flags.c_contiguous
             and X.flags.writeable and not X.dtype.hasobject)
 
 
+def _selects_in_place(X) -> bool:
+    """Whether :func:`select_rows` moves X's rows in place: X is permitted
+    and either large or in a process that runs kernels already."""
+    return X is not None and X is _consumable_rows.get() and (kernels_loaded() or X.nbytes >= IN_PLACE_MIN_BYTES)
+
+
 def select_rows(X, y: np.ndarray, indices: np.ndarray, backend: Backend):
     """``(X[indices], y[indices])`` as imbalanced-learn's ``_safe_indexing``
     returns them; X in device memory stays there, y loses the cached labels.
-    X permitted by :func:`consumable` is selected in place and returned."""
-    if X is _consumable_rows.get() and X is not None:
+    X permitted by :func:`consumable` is selected in place and returned, once
+    the process runs kernels or X is large (:data:`IN_PLACE_MIN_BYTES`)."""
+    if _selects_in_place(X):
         take_rows_in_place(X, indices)
         # Frees the tail (realloc). No reference check: the caller permitted
         # it, and its own names are the only ones (refcounts of its frames

@@ -23,7 +23,7 @@ from scipy import sparse
 from gpusmote.devices._backend import Backend
 from gpusmote.engine._memory import release_freed_memory
 from gpusmote.neighbors._query import NeighborQuery, too_few_rows_error
-from gpusmote.neighbors._ties import ambiguous_rows, sklearn_table_rows
+from gpusmote.neighbors._ties import ambiguous_rows, fitted_sklearn_search, sklearn_table_rows
 
 
 def cleaning_table(points, k: int, backend: Backend, ties: str,
@@ -107,11 +107,13 @@ def _table(points, k: int, backend: Backend, ties: str, query_rows, groups,
     table = np.asarray(backend.to_host(wide_table), dtype=np.int64)[:, :k]
     if unsure.any():
         host_points = backend.to_host(points)
+        search = fitted_sklearn_search(host_points, k)  # fitted once for every group
         for group in _query_groups(groups, n_queries):
             doubtful = group[unsure[group]]
             if len(doubtful):
                 asked = group if query_rows is None else query_rows[group]
-                table[doubtful] = sklearn_table_rows(host_points, k, asked, np.flatnonzero(unsure[group]))
+                table[doubtful] = sklearn_table_rows(host_points, k, asked, np.flatnonzero(unsure[group]),
+                                                     search)
     return table
 
 
