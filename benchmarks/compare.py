@@ -514,15 +514,18 @@ def main(argv=None) -> int:
                         help=f"address-space limit of the {REFERENCE} processes, in GiB; past it a "
                              "MemoryError is reported (default: min(16, 70%% of RAM); 0: none)")
     parser.add_argument("--sweep", action="store_true",
-                        help="instead: SMOTE's speed-up against size, 100 rows to 1M, first call and "
-                             "warm, NumPy and DataFrame (benchmarks/sweep.py; --quick: 3 sizes, not saved)")
+                        help="instead: the sampler's speed-up against size, 100 rows to 1M (30,000 for the "
+                             "cleaning and combined samplers), first call and warm, NumPy and DataFrame "
+                             "(benchmarks/sweep.py; --quick: 3 sizes, not saved)")
     parser.set_defaults(runs=None)  # 3, or 1 with --quick, unless given
     args = parser.parse_args(argv)
     if args.sweep:
         from benchmarks import sweep
 
+        if args.sampler in MIXED_SAMPLERS:
+            parser.error(f"--sweep runs on continuous data: {args.sampler} needs categorical columns")
         sweep.main([flag for flag, on in (("--quick", args.quick), ("--no-save", args.no_save),
-                                          ("--quiet", args.quiet)) if on])
+                                          ("--quiet", args.quiet)) if on] + ["--sampler", args.sampler])
         return 0
     workloads = args.workloads or workloads_for(args.sampler)
     try:

@@ -3,17 +3,20 @@
 Most users call SMOTE on small data in notebooks and cross-validation loops,
 where a fresh process's first call and per-call overheads dominate; the big
 workloads of ``benchmarks.compare`` do not show that. This sweep runs SMOTE
-(``random_state=0``) on fraud-shaped data (32 float32 features, 1% minority,
-at least 12 minority rows) from 100 rows to 1M, each size in a fresh process
-per library: the first ``fit_resample`` after the imports (the first call), then
-the median of the next calls (warm). The DataFrame variant adds an int64 and a
-bool column and passes y as a Series. Outputs are compared (digest) on every
-case.
+(``random_state=0``; ``--sampler`` picks another of the continuous samplers,
+:data:`benchmarks.run_case.SAMPLERS`, with its benchmark parameters) on
+fraud-shaped data (32 float32 features, 1% minority, at least 12 minority
+rows) from 100 rows to 1M (to 30,000 for the cleaning and combined samplers,
+whose imbalanced-learn search grows with the square of the rows), each size in
+a fresh process per library: the first ``fit_resample`` after the imports (the
+first call), then the median of the next calls (warm). The DataFrame variant
+adds an int64 and a bool column and passes y as a Series. Outputs are compared
+(digest) on every case.
 
-    python -m benchmarks.sweep [--sizes N ...] [--quick] [--no-save]
+    python -m benchmarks.sweep [--sampler NAME] [--sizes N ...] [--quick] [--no-save]
 
-Writes ``benchmarks/results/sweep-<machine>.{json,md,png}``: the speed-up
-(imbalanced-learn's time over gpusmote's) against rows, one line per
+Writes ``benchmarks/results/sweep-<machine>[-<sampler>].{json,md,png}``: the
+speed-up (imbalanced-learn's time over gpusmote's) against rows, one line per
 (container, first/warm); >= 1x everywhere is the target.
 """
 
@@ -26,8 +29,11 @@ import sys
 from pathlib import Path
 
 from benchmarks._flags import add_standard_flags
+from benchmarks.run_case import SAMPLERS
 
 SIZES = (100, 300, 1_000, 3_000, 10_000, 30_000, 100_000, 300_000, 1_000_000)
+#: The cleaning and combined samplers' sizes: all rows among all rows.
+CLEANING_SIZES = SIZES[:6]
 QUICK_SIZES = (100, 1_000, 10_000)
 N_FEATURES = 32
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -35,20 +41,23 @@ REPO_ROOT = Path(__file__).resolve().parent.parent
 _CASE = r"""
 import hashlib, json, statistics, sys, time
 import numpy as np
-library, container, n_rows, n_warm = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
-if library == "gpusmote":
-    from gpusmote import SMOTE
-else:
-    from imblearn.over_sampling import SMOTE
+library, container, n_rows, n_warm, name = (sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4]),
+                                            sys.argv[5])
+import warnings
+warnings.simplefilter("ignore")  # both sides' warnings (KMeansSMOTE's threadpool notes, ...)
+from benchmarks.run_case import make_sampler
 from benchmarks.sweep import make_data
+package = "gpusmote" if library == "gpusmote" else "imblearn"
 X, y = make_data(n_rows, container)
+sampler = make_sampler(package, name)  # its modules imported here, as a user's import would
 start = time.perf_counter()
-X_res, y_res = SMOTE(random_state=0).fit_resample(X, y)
+X_res, y_res = sampler.fit_resample(X, y)
 first = time.perf_counter() - start
 warm = []
 for _ in range(n_warm):
+    sampler = make_sampler(package, name)
     start = time.perf_counter()
-    SMOTE(random_state=0).fit_resample(X, y)
+    sampler.fit_resample(X, y)
     warm.append(time.perf_counter() - start)
 if hasattr(X_res, "columns"):  # a frame's values by column (a mixed frame's array holds pointers)
     import pandas as pd
@@ -82,10 +91,10 @@ def make_data(n_rows: int, container: str):
     return frame, pd.Series(y, name="fraud")
 
 
-def run_case(library: str, container: str, n_rows: int) -> dict:
+def run_case(library: str, container: str, n_rows: int, sampler: str = "SMOTE") -> dict:
     n_warm = 3 if n_rows <= 100_000 else 1
     result = subprocess.run(
-        [sys.executable, "-c", _CASE, library, container, str(n_rows), str(n_warm)],
+        [sys.executable, "-c", _CASE, library, container, str(n_rows), str(n_warm), sampler],
         capture_output=True, text=True, cwd=REPO_ROOT, check=False,
     )
     if result.returncode != 0:
@@ -93,12 +102,12 @@ def run_case(library: str, container: str, n_rows: int) -> dict:
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False) -> dict:
+def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler: str = "SMOTE") -> dict:
     rows = []
     for container in containers:
         for n_rows in sizes:
-            theirs = run_case("imbalanced-learn", container, n_rows)
-            ours = run_case("gpusmote", container, n_rows)
+            theirs = run_case("imbalanced-learn", container, n_rows, sampler)
+            ours = run_case("gpusmote", container, n_rows, sampler)
             row = {
                 "container": container, "rows": n_rows,
                 "imblearn_first_s": theirs["first_s"], "gpusmote_first_s": ours["first_s"],
@@ -113,11 +122,11 @@ def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False) -> dict
                       f"{row['gpusmote_first_s']:.4f} s = {row['first_speedup']:.2f}x, warm "
                       f"{row['imblearn_warm_s']:.4f} / {row['gpusmote_warm_s']:.4f} s = "
                       f"{row['warm_speedup']:.2f}x, identical: {row['identical']}", flush=True)
-    return {"rows": rows}
+    return {"sampler": sampler, "rows": rows}
 
 
 def markdown(report: dict) -> str:
-    lines = [f"# SMOTE speed-up against size on {report['machine']}", "",
+    lines = [f"# {report.get('sampler', 'SMOTE')} speed-up against size on {report['machine']}", "",
              f"Fraud-shaped data ({N_FEATURES} float32 features, 1% minority, >= 12 minority rows); "
              "the DataFrame adds an int64 and a bool column, y a Series. Each size and library in a "
              "fresh process: the first fit_resample after the imports, then the median of the next "
@@ -154,7 +163,7 @@ def plot(report: dict, path: Path) -> bool:
     axes.set_yscale("log")
     axes.set_xlabel("rows")
     axes.set_ylabel("speed-up over imbalanced-learn (higher is better)")
-    axes.set_title(f"SMOTE, gpusmote vs imbalanced-learn, {report['machine']}")
+    axes.set_title(f"{report.get('sampler', 'SMOTE')}, gpusmote vs imbalanced-learn, {report['machine']}")
     axes.legend(fontsize=8)
     figure.tight_layout()
     figure.savefig(path, dpi=110)
@@ -164,19 +173,24 @@ def plot(report: dict, path: Path) -> bool:
 
 def main(argv=None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=None, help="row counts (default: 100 to 1M)")
+    parser.add_argument("--sizes", type=int, nargs="+", default=None,
+                        help="row counts (default: 100 to 1M; to 30,000 for the cleaning and combined samplers)")
+    parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
+                        help="the sampler swept, with its benchmark parameters on both sides (default: SMOTE)")
     add_standard_flags(parser, quick=f"sizes {', '.join(map(str, QUICK_SIZES))}")
     args = parser.parse_args(argv)
     from benchmarks._flags import not_saved_note, results_dir
     from benchmarks.compare import machine_name, save_report
 
-    sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
-    report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet)}
+    cleaning = "." in SAMPLERS[args.sampler][0]  # under_sampling.* and combine.*
+    sizes = args.sizes or (QUICK_SIZES if args.quick else CLEANING_SIZES if cleaning else SIZES)
+    report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet, sampler=args.sampler)}
     report["min_first_speedup"] = min(row["first_speedup"] for row in report["rows"])
     report["min_warm_speedup"] = min(row["warm_speedup"] for row in report["rows"])
     folder = results_dir(args)
     if folder is not None:
-        stem = save_report(f"sweep-{report['machine']}", report, markdown(report), folder)
+        suffix = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
+        stem = save_report(f"sweep-{report['machine']}{suffix}", report, markdown(report), folder)
         plot(report, Path(f"{stem}.png"))
         print(f"saved {stem}.json, .md, .png")
     elif not_saved_note(args):

@@ -212,3 +212,12 @@ def test_sweep_quick_runs_and_checks_identity():
     result = run_module("-m", "benchmarks.sweep", "--sizes", "100", "2000", "--no-save")
     lines = [line for line in result.stdout.splitlines() if "rows: first" in line]
     assert len(lines) == 4 and all(line.endswith("identical: True") for line in lines)
+
+
+def test_sweep_takes_any_continuous_sampler():
+    result = run_module("-m", "benchmarks.sweep", "--sampler", "SMOTEENN", "--sizes", "300", "--no-save")
+    lines = [line for line in result.stdout.splitlines() if "rows: first" in line]
+    assert len(lines) == 2 and all(line.endswith("identical: True") for line in lines)
+    from benchmarks.sweep import CLEANING_SIZES
+
+    assert max(CLEANING_SIZES) == 30_000  # imbalanced-learn's all-rows search: n^2
