@@ -51,7 +51,11 @@ package = "gpusmote" if library == "gpusmote" else "imblearn"
 X, y = make_data(n_rows, container)
 sampler = make_sampler(package, name)  # its modules imported here, as a user's import would
 start = time.perf_counter()
-X_res, y_res = sampler.fit_resample(X, y)
+try:
+    X_res, y_res = sampler.fit_resample(X, y)
+except Exception as error:  # compared with the other library's (ADASYN on tiny sets raises on both)
+    print(json.dumps({"error": f"{type(error).__name__}: {error}"}))
+    sys.exit(0)
 first = time.perf_counter() - start
 warm = []
 for _ in range(n_warm):
@@ -108,6 +112,14 @@ def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler
         for n_rows in sizes:
             theirs = run_case("imbalanced-learn", container, n_rows, sampler)
             ours = run_case("gpusmote", container, n_rows, sampler)
+            if "error" in theirs or "error" in ours:
+                if theirs.get("error") != ours.get("error"):
+                    raise RuntimeError(f"{container} {n_rows}: imbalanced-learn {theirs.get('error')!r}, "
+                                       f"gpusmote {ours.get('error')!r}")
+                rows.append({"container": container, "rows": n_rows, "error": theirs["error"]})
+                if not quiet:
+                    print(f"{container:9} {n_rows:>9,} rows: both raise {theirs['error']}", flush=True)
+                continue
             row = {
                 "container": container, "rows": n_rows,
                 "imblearn_first_s": theirs["first_s"], "gpusmote_first_s": ours["first_s"],
@@ -135,6 +147,10 @@ def markdown(report: dict) -> str:
              "warm: imblearn s | warm: gpusmote s | warm speed-up | identical |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
     for row in report["rows"]:
+        if "error" in row:
+            lines.append(f"| {row['container']} | {row['rows']:,} | both raise {row['error'].split(':')[0]} "
+                         "| | | | | | same error |")
+            continue
         lines.append(f"| {row['container']} | {row['rows']:,} | {row['imblearn_first_s']:.4f} | "
                      f"{row['gpusmote_first_s']:.4f} | {row['first_speedup']:.2f}x | "
                      f"{row['imblearn_warm_s']:.4f} | {row['gpusmote_warm_s']:.4f} | "
@@ -153,7 +169,7 @@ def plot(report: dict, path: Path) -> bool:
 
     figure, axes = plt.subplots(figsize=(7, 4.2))
     for container in dict.fromkeys(row["container"] for row in report["rows"]):
-        rows = [row for row in report["rows"] if row["container"] == container]
+        rows = [row for row in report["rows"] if row["container"] == container and "error" not in row]
         sizes = [row["rows"] for row in rows]
         for call, style in (("first", "--"), ("warm", "-")):
             axes.plot(sizes, [row[f"{call}_speedup"] for row in rows], style, marker="o",
@@ -185,8 +201,9 @@ def main(argv=None) -> dict:
     cleaning = "." in SAMPLERS[args.sampler][0]  # under_sampling.* and combine.*
     sizes = args.sizes or (QUICK_SIZES if args.quick else CLEANING_SIZES if cleaning else SIZES)
     report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet, sampler=args.sampler)}
-    report["min_first_speedup"] = min(row["first_speedup"] for row in report["rows"])
-    report["min_warm_speedup"] = min(row["warm_speedup"] for row in report["rows"])
+    timed = [row for row in report["rows"] if "error" not in row] or [{"first_speedup": None, "warm_speedup": None}]
+    report["min_first_speedup"] = min((row["first_speedup"] for row in timed), key=lambda v: v or 0)
+    report["min_warm_speedup"] = min((row["warm_speedup"] for row in timed), key=lambda v: v or 0)
     folder = results_dir(args)
     if folder is not None:
         suffix = "" if args.sampler == "SMOTE" else f"-{args.sampler}"

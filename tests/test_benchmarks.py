@@ -221,3 +221,12 @@ def test_sweep_takes_any_continuous_sampler():
     from benchmarks.sweep import CLEANING_SIZES
 
     assert max(CLEANING_SIZES) == 30_000  # imbalanced-learn's all-rows search: n^2
+
+
+def test_sweep_reports_an_error_both_libraries_raise():
+    # ADASYN on the 10,000-row NumPy set: no minority row has a majority neighbour (both raise)
+    result = run_module("-m", "benchmarks.sweep", "--sampler", "ADASYN", "--sizes", "10000", "--no-save")
+    lines = [line for line in result.stdout.splitlines() if "rows: " in line]
+    assert len(lines) == 2
+    assert "numpy" in lines[0] and "both raise RuntimeError: Not any neigbours" in lines[0]
+    assert "dataframe" in lines[1] and lines[1].endswith("identical: True")
