@@ -183,3 +183,17 @@ def test_cleaners_first_call_rule(monkeypatch):
     assert cleaning.cleaning_backend(_backend.CPU, np.zeros((18_000, 8)), "imblearn") is _backend.CPU
     monkeypatch.setattr(cleaning, "kernels_loaded", lambda: True)  # a warm process: the kernels
     assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU
+
+
+def test_cleaners_small_path_fits_scikit_learn_once(monkeypatch):
+    from gpusmote.under_sampling import EditedNearestNeighbours
+
+    fits = []
+    original = _query.fitted_sklearn_search
+    monkeypatch.setattr(_query, "fitted_sklearn_search", lambda *args: fits.append(1) or original(*args))
+    monkeypatch.setattr(_backend, "SMALL_INDEX_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 1 << 30)
+    monkeypatch.setattr(_query, "SMALL_NUMPY_TERMS", 0)  # scikit-learn's search for every class
+    X, y = make_classes([150, 40, 25], n_features=5, seed=9)
+    EditedNearestNeighbours(sampling_strategy="all").fit_resample(X, y)
+    assert len(fits) == 1  # one fit for the three classes' queries, as imbalanced-learn's nn_

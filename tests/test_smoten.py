@@ -339,3 +339,16 @@ def test_mode_kernel_cpu_cuda_scipy(dtype):
 @parametrize_with_checks([SMOTEN(random_state=0, device="cpu")])
 def test_imblearn_estimator_checks(estimator, check):
     check(estimator)
+
+
+@pytest.mark.parametrize("loaded", [False, True])
+def test_first_call_mode_is_scipys_and_the_same_rows(loaded, monkeypatch):
+    # a process without kernels takes SciPy's mode for a few new rows (no kernel load)
+    monkeypatch.setattr(_categorical, "kernels_loaded", lambda: loaded)
+    kernel_calls = []
+    original = _categorical._mode_blocks
+    monkeypatch.setattr(_categorical, "_mode_blocks",
+                        lambda *args: kernel_calls.append(1) or original(*args))
+    X, y = _data(n=500, levels=5, kind="int", seed=4)
+    _assert_same(*_both(X, y, random_state=5))
+    assert bool(kernel_calls) is loaded
