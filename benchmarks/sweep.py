@@ -201,9 +201,9 @@ def main(argv=None) -> dict:
     cleaning = "." in SAMPLERS[args.sampler][0]  # under_sampling.* and combine.*
     sizes = args.sizes or (QUICK_SIZES if args.quick else CLEANING_SIZES if cleaning else SIZES)
     report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet, sampler=args.sampler)}
-    timed = [row for row in report["rows"] if "error" not in row] or [{"first_speedup": None, "warm_speedup": None}]
-    report["min_first_speedup"] = min((row["first_speedup"] for row in timed), key=lambda v: v or 0)
-    report["min_warm_speedup"] = min((row["warm_speedup"] for row in timed), key=lambda v: v or 0)
+    timed = [row for row in report["rows"] if "error" not in row]  # not the sizes where both raise
+    report["min_first_speedup"] = min((row["first_speedup"] for row in timed), default=None)
+    report["min_warm_speedup"] = min((row["warm_speedup"] for row in timed), default=None)
     folder = results_dir(args)
     if folder is not None:
         suffix = "" if args.sampler == "SMOTE" else f"-{args.sampler}"
