@@ -70,9 +70,10 @@ def _k_smallest(dist: np.ndarray, k: int) -> np.ndarray:
         return np.argsort(dist, axis=1, kind="stable")[:, :k]
     chosen = np.sort(np.argpartition(dist, k - 1, axis=1)[:, :k], axis=1)
     values = np.take_along_axis(dist, chosen, axis=1)
-    kth = values.max(axis=1)  # NaN only where a row's k smallest hold one: sorted in full below
+    # a row whose k smallest hold a NaN has a NaN k-th value: no value compares
+    # below it, so it counts as tied and is sorted in full too
+    kth = values.max(axis=1)
     tied = (dist <= kth[:, None]).sum(axis=1) != k
-    tied |= np.isnan(kth)
     table = np.take_along_axis(chosen, np.argsort(values, axis=1, kind="stable"), axis=1)
     if tied.any():
         table[tied] = np.argsort(dist[tied], axis=1, kind="stable")[:, :k]
