@@ -181,8 +181,29 @@ def test_cleaners_first_call_rule(monkeypatch):
     with cleaning.cleaning_over_sampled(10_000):  # a combined sampler's: the rows it was given
         assert cleaning.cleaning_backend(_backend.CPU, np.zeros((18_000, 8)), "imblearn") is _backend.CPU_SMALL
     assert cleaning.cleaning_backend(_backend.CPU, np.zeros((18_000, 8)), "imblearn") is _backend.CPU
+    with cleaning.cleaning_over_sampled(20_000):
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((36_000, 8)), "imblearn") is _backend.CPU
+    with cleaning.cleaning_over_sampled(20_000, 1.5):  # SMOTETomek's scale
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((36_000, 8)), "imblearn") is _backend.CPU_SMALL
     monkeypatch.setattr(cleaning, "kernels_loaded", lambda: True)  # a warm process: the kernels
     assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU
+
+
+@pytest.mark.parametrize("name, small_path", [("SMOTEENN", False), ("SMOTETomek", True)])
+def test_combined_samplers_first_call_row_limit(monkeypatch, name, small_path):
+    # 130 rows given against a limit of 100: past SMOTEENN's, within SMOTETomek's 1.5x
+    from gpusmote.under_sampling import _base as cleaning
+
+    monkeypatch.setattr(cleaning, "COLD_SMALL_ROWS", 100)
+    monkeypatch.setattr(cleaning, "kernels_loaded", lambda: False)
+    monkeypatch.setattr(_backend, "SMALL_INDEX_ELEMENTS", 0)
+    monkeypatch.setattr(_backend, "SMALL_DATA_ELEMENTS", 0)
+    chosen = []
+    original = cleaning.cleaning_backend
+    monkeypatch.setattr(cleaning, "cleaning_backend", lambda *args: chosen.append(original(*args)) or chosen[-1])
+    X, y = make_classes([100, 30], n_features=4, seed=4)
+    getattr(gpusmote, name)(random_state=0).fit_resample(X, y)
+    assert chosen == [_backend.CPU_SMALL if small_path else _backend.CPU]
 
 
 def test_cleaners_small_path_fits_scikit_learn_once(monkeypatch):

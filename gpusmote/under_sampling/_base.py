@@ -115,27 +115,27 @@ def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
     """
     if ties != "imblearn" or backend is not CPU or getattr(X, "ndim", 0) != 2 or kernels_loaded():
         return for_size(backend, X, "index")
-    n_rows = _over_sampled_rows.get() or X.shape[0]
-    if n_rows <= COLD_SMALL_ROWS and n_rows * n_rows * X.shape[1] <= COLD_SMALL_TERMS:
+    n_rows, row_scale = _over_sampled_rows.get() or (X.shape[0], 1.0)
+    if n_rows <= row_scale * COLD_SMALL_ROWS and n_rows * n_rows * X.shape[1] <= COLD_SMALL_TERMS:
         return CPU_SMALL
     return for_size(backend, X, "index")
 
 
 #: Rows of the data whose over-sampled output a combined sampler's cleaner is
-#: given (None outside one).
+#: given, and the scale of its row limit (None outside one).
 _over_sampled_rows: contextvars.ContextVar = contextvars.ContextVar("gpusmote_over_sampled_rows", default=None)
 
 
 @contextlib.contextmanager
-def cleaning_over_sampled(n_rows: int):
+def cleaning_over_sampled(n_rows: int, row_scale: float = 1.0):
     """Within the ``with`` block a cleaner's first-call rule
     (:func:`cleaning_backend`) counts ``n_rows``, the rows a combined sampler
-    was given, not the ~2x as many its over-sampler made: scikit-learn's tree
-    finds the new rows' neighbours quickly (they lie between their class's
-    rows), so the kernels' load pays later there (SMOTEENN, 8 columns, fresh
-    processes on the 2-core VM: 10,000 rows given, imbalanced-learn 293 ms,
-    the kernels 401 ms; 16,000 rows, 648 against 569 ms)."""
-    token = _over_sampled_rows.set(n_rows)
+    was given, not the ~2x as many its over-sampler made, against
+    ``row_scale`` x :data:`COLD_SMALL_ROWS` (the combined sampler's scale: see
+    ``CombinedSampler._cold_row_scale``): scikit-learn's tree finds the new
+    rows' neighbours quickly (they lie between their class's rows), so the
+    kernels' load pays later there."""
+    token = _over_sampled_rows.set((n_rows, row_scale))
     try:
         yield
     finally:
