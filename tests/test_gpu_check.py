@@ -85,3 +85,52 @@ def test_report_lists_failures_engines_and_the_faiss_table():
     assert "worst error / proof's bound = 0.01" in text
     assert "| 1.0x | 1.000 (0.2500 / 0.1000) | 2.50 |" in text  # 1e11 bytes written at 1e12 B/s
     assert "| fraud-1M | 1.000 (0.500) | 1.000 (0.500) |" in text
+
+
+def test_cleaning_identity_loop_under_the_simulator(monkeypatch):
+    case = dict(counts=[150, 30, 20], n_features=3, dtype=np.float64, seed=6)
+    monkeypatch.setattr(gpu_check, "family_cases", lambda n_cases, seed: iter([case]))
+    rows = gpu_check.check_cleaning_identity(1, device_inputs=False)
+    assert [r["sampler"] for r in rows] == list(gpu_check.CLEANING)
+    assert all(gpu_check.family_ok(r) and r["gpu_equals_imblearn"] for r in rows), rows
+
+
+def _empty_report(**sections):
+    return {"device": "Test GPU", "identity": [], "family": [], "faiss_bound": {}, "device_inputs": [],
+            "kernel_tests": "not run", "vdm_knn": {}, "timings": [], "cleaning_timings": [], "dask": {},
+            **sections}
+
+
+def test_report_and_verdict_for_cleaning_timings_and_dask():
+    timing = {"wall_s": 2.0}
+    row = {"workload": "fraud-200k", "sampler": "SMOTEENN", "identical": True,
+           "imbalanced-learn": {"wall_s": 40.0}, "gpusmote cpu": {"wall_s": 8.0},
+           "gpusmote cuda": timing, "gpusmote cuda, device-resident": {"wall_s": 1.5}}
+    dask_check = {"rows": 31_100, "numpy_chunks_identical": True, "numpy_s": 1.0,
+                  "cupy_chunks_identical": True, "cupy_s": 0.5}
+    report = _empty_report(cleaning_timings=[row], dask=dask_check)
+    text = gpu_check.to_markdown(report)
+    assert "| fraud-200k | SMOTEENN | 40.000 | 8.000 | 2.000 | 1.500 | 20.0x | True |" in text
+    assert "numpy chunks identical=True 1.00 s, cupy chunks identical=True 0.50 s (31100 rows)" in text
+    assert "| workload | imbalanced-learn s | imblearn + our cuda k-NN s" not in text  # no SMOTE timings run
+    assert gpu_check.passed(report, 0)
+    assert not gpu_check.passed(report, 1)  # the kernel tests failed
+    assert not gpu_check.passed(_empty_report(cleaning_timings=[{**row, "identical": False}]), 0)
+    assert not gpu_check.passed(_empty_report(dask={**dask_check, "cupy_chunks_identical": False}), 0)
+    assert gpu_check.passed(_empty_report(dask={"skipped": "ModuleNotFoundError: dask"}), 0)
+    assert "Dask (threads scheduler" in gpu_check.to_markdown(_empty_report(dask={"skipped": "no dask"}))
+
+
+def test_only_runs_the_named_sections(monkeypatch, tmp_path):
+    import benchmarks.compare as compare
+
+    calls = []
+    monkeypatch.setattr(gpu_check, "device_name", lambda: "Test GPU")
+    monkeypatch.setattr(gpu_check, "check_cleaning_identity", lambda n: calls.append(("cleaning", n)) or [])
+    monkeypatch.setattr(gpu_check, "time_cleaning", lambda quick: calls.append(("cleaning-timings", quick)) or [])
+    monkeypatch.setattr(gpu_check, "check_identity", lambda n: calls.append(("identity", n)) or [])
+    saved = []
+    monkeypatch.setattr(compare, "save_report", lambda name, report, text: saved.append(name))
+    assert gpu_check.main(["--only", "cleaning", "cleaning-timings", "--family-cases", "2"]) == 0
+    assert calls == [("cleaning", 2), ("cleaning-timings", False)]
+    assert saved == ["gpu-check-Test-GPU-cleaning-cleaning-timings"]
