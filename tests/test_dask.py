@@ -139,6 +139,70 @@ def test_cuda_engine_on_the_workers(client):
     _assert_same(_compute(client, out), expected)
 
 
+@pytest.fixture
+def numpy_as_cupy_chunks(monkeypatch):
+    """Dask arrays of NumPy chunks taken for CuPy chunks (no CuPy here): the
+    chunk-kind plumbing and the device checks run, with NumPy as the device's
+    array module, on the synchronous scheduler (the patches hold in-process).
+    ``benchmarks/gpu_check.py`` runs the same path on real CuPy chunks."""
+    import dask
+
+    from gpusmote.dask import _collections, _tasks
+    from gpusmote.devices._input import to_host
+
+    kinds = []
+    monkeypatch.setattr(_collections, "chunk_kind", lambda meta: kinds.append(type(meta)) or "cupy")
+    monkeypatch.setattr(_tasks, "chunk_module", lambda kind: np)
+    monkeypatch.setattr(_tasks, "as_chunk", lambda array, kind: to_host(array))
+    with dask.config.set(scheduler="sync"):
+        yield kinds
+
+
+@pytest.mark.skipif(os.environ.get("NUMBA_ENABLE_CUDASIM") != "1"
+                    and os.environ.get("GPUSMOTE_TEST_REAL_GPU") != "1",
+                    reason="needs a GPU or Numba's CUDA simulator")
+@pytest.mark.parametrize("device", ["cuda", "cpu"])
+def test_cupy_chunk_path(numpy_as_cupy_chunks, device):
+    X, y = _fraud(n_rows=2_000, n_features=6)
+    expected = SMOTE(rng="philox", random_state=4, device="cpu").fit_resample(X, y)
+    out = SMOTE(rng="philox", random_state=4, device=device).fit_resample(
+        da.from_array(X, chunks=(300, -1)), da.from_array(y, chunks=300))
+    _assert_same(tuple(part.compute() for part in out), expected)
+    assert numpy_as_cupy_chunks  # every chunk kind was asked of the stand-in
+
+
+@pytest.mark.parametrize("bad, match", [("nan", "Input X contains NaN"), ("bool", "X must hold numbers")])
+def test_cupy_chunks_checked_as_in_memory_cupy_input(numpy_as_cupy_chunks, bad, match):
+    from gpusmote.devices._input import check_device_X
+
+    X, y = _fraud(n_rows=400, n_features=3)
+    if bad == "nan":
+        X[350, 1] = np.nan
+    else:
+        X = X > 0
+    with pytest.raises(ValueError, match=match) as in_memory:
+        check_device_X(X, np, "SMOTE")  # what in-memory CuPy input is checked with
+    with pytest.raises(ValueError, match=match) as on_dask:
+        out = SMOTE(rng="philox", random_state=0).fit_resample(da.from_array(X, chunks=(100, -1)),
+                                                               da.from_array(y, chunks=100))
+        out[0].compute()
+    assert str(on_dask.value) == str(in_memory.value)
+
+
+def test_other_chunk_kinds_refused():
+    from gpusmote.dask._collections import check_pandas_backed, chunk_kind
+
+    cudf_frame = type("DataFrame", (), {"__module__": "cudf.core.dataframe"})
+    with pytest.raises(TypeError, match="dask DataFrames of cudf partitions are not supported"):
+        check_pandas_backed(cudf_frame())
+    check_pandas_backed(pd.DataFrame())
+    check_pandas_backed(pd.Series(dtype=float))
+
+    assert chunk_kind(np.empty((0, 2))) == "numpy"
+    with pytest.raises(TypeError, match="MaskedArray chunks are not supported; NumPy and CuPy"):
+        chunk_kind(np.ma.masked_array(np.empty((0, 2))))
+
+
 @pytest.mark.parametrize("npartitions", [1, 7])
 def test_dataframe_and_series(client, npartitions):
     X, y = _fraud()

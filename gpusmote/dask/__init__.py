@@ -23,7 +23,8 @@ def fit_resample(sampler, X, y, **options):
     sampler : SMOTE
         With ``rng='philox'``; its parameters as for in-memory data.
     X : dask array of shape (n_samples, n_features) or dask DataFrame
-        NumPy chunks (rechunked to whole rows), or a frame of feature columns.
+        NumPy or CuPy chunks (rechunked to whole rows; CuPy chunks give
+        CuPy chunks), or a frame of feature columns.
     y : dask array, array-like or dask Series
         Class labels: with a DataFrame X, a Series with X's partitions (a
         column of the same frame).

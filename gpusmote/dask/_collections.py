@@ -20,6 +20,7 @@ import numpy as np
 from sklearn.utils import check_array
 
 from gpusmote.dask import _tasks
+from gpusmote.devices._input import device_kind, to_host
 from gpusmote.engine._labels import plain_dtype
 
 _task = dask.delayed(pure=True)
@@ -37,9 +38,29 @@ def _validated_dtype(dtype, n_features: int, estimator_name: str) -> np.dtype:
                                    estimator=estimator_name).dtype)
 
 
+def chunk_kind(meta) -> str:
+    """``"numpy"`` or ``"cupy"``: the kind of a dask array's chunks, from its
+    ``_meta``; other chunks (sparse, masked) are refused."""
+    if device_kind(meta) == "cupy":
+        return "cupy"
+    if type(meta) is np.ndarray:
+        return "numpy"
+    raise TypeError(f"dask arrays of {type(meta).__name__} chunks are not supported; "
+                    f"NumPy and CuPy chunks are (map the chunks to one of them first).")
+
+
+def check_pandas_backed(meta) -> None:
+    """Refuse dask DataFrames whose partitions are not pandas (cuDF's)."""
+    module = type(meta).__module__
+    if not module.startswith("pandas"):
+        raise TypeError(f"dask DataFrames of {module.split('.')[0]} partitions are not supported; "
+                        f"pass pandas partitions (X.to_backend('pandas')) or a dask array "
+                        f"(X.to_dask_array(lengths=True): CuPy chunks stay on the GPU).")
+
+
 @dataclass
 class ArrayInput:
-    """A dask array X (NumPy chunks) and y (dask or host array)."""
+    """A dask array X (NumPy or CuPy chunks) and y (dask or in-memory array)."""
 
     X: da.Array
     y: da.Array
@@ -51,11 +72,9 @@ class ArrayInput:
         if X.ndim != 2:
             raise ValueError(f"Expected 2D array, got {X.ndim}D array instead (a dask array "
                              f"of shape {X.shape}).")
-        if not isinstance(X._meta, np.ndarray):
-            raise TypeError(f"dask arrays of {type(X._meta).__name__} chunks are not supported; "
-                            f"map the chunks to NumPy first (X.map_blocks(cupy.asnumpy)).")
+        chunk_kind(X._meta)
         if not is_dask_array(y):
-            y = np.asarray(y)
+            y = to_host(y) if device_kind(y) is not None else np.asarray(y)
             if y.ndim == 1 and y.shape[0] != X.shape[0]:
                 raise inconsistent_lengths(X.shape[0], y.shape[0])
             y = da.from_array(y, chunks=(X.chunks[0],) + y.shape[1:])
@@ -73,10 +92,14 @@ class ArrayInput:
 
     def __post_init__(self) -> None:
         n_features = self.X.shape[1]
+        #: the kinds of X's and y's chunks: each output keeps its input's
+        self.chunk_kind, self.y_kind = chunk_kind(self.X._meta), chunk_kind(self.y._meta)
         self.dtype = _validated_dtype(self.X.dtype, n_features, self.estimator_name)
-        self.X_checked = self.X.map_blocks(_tasks.checked_block, self.estimator_name,
-                                           dtype=self.dtype,
-                                           meta=np.empty((0, n_features), self.dtype))
+        self.X_checked = self.X.map_blocks(_tasks.checked_block, self.estimator_name, self.chunk_kind,
+                                           dtype=self.dtype, meta=self._X_meta())
+
+    def _X_meta(self):
+        return _tasks.chunk_module(self.chunk_kind).empty((0, self.n_features), self.dtype)
 
     @property
     def n_features(self) -> int:
@@ -95,19 +118,19 @@ class ArrayInput:
         return list(self.y.to_delayed().ravel())
 
     def X_blocks(self) -> list:
-        """One task per row block: X's rows, validated (a NumPy array)."""
+        """One task per row block: X's rows, validated (a NumPy or CuPy array)."""
         return list(self.X_checked.to_delayed().ravel())
 
     def assemble(self, lengths: list[int], synthetic: list[tuple]):
         """``synthetic``: (label, start, delayed rows, n_rows) per block, in output order."""
         n_features = self.n_features
+        y_meta = _tasks.chunk_module(self.y_kind).empty((0,), self.y_dtype)
         X_parts, y_parts = [self.X_checked], [self.y.astype(self.y_dtype)]
         for label, _, rows, n_rows in synthetic:
             X_parts.append(da.from_delayed(rows, shape=(n_rows, n_features), dtype=self.dtype,
-                                           meta=np.empty((0, n_features), self.dtype)))
-            y_parts.append(da.from_delayed(_task(_tasks.label_block)(label, n_rows, self.y_dtype),
-                                           shape=(n_rows,), dtype=self.y_dtype,
-                                           meta=np.empty((0,), self.y_dtype)))
+                                           meta=self._X_meta()))
+            labels = _task(_tasks.label_block)(label, n_rows, self.y_dtype, self.y_kind)
+            y_parts.append(da.from_delayed(labels, shape=(n_rows,), dtype=self.y_dtype, meta=y_meta))
         return da.concatenate(X_parts, axis=0), da.concatenate(y_parts, axis=0)
 
 
@@ -131,9 +154,12 @@ class FrameInput:
     estimator_name: str
     #: Other columns of X's frame, carried beside the features (see ``assemble``).
     passthrough: dd.DataFrame | None = None
+    #: The kind of array a partition's rows become.
+    chunk_kind = "numpy"
 
     @classmethod
     def from_collections(cls, X, y, estimator_name: str, passthrough=None) -> FrameInput:
+        check_pandas_backed(X._meta)
         if passthrough is not None:
             clash = [name for name in passthrough.columns if name in X.columns]
             if clash:

@@ -182,6 +182,7 @@ def fit_resample(sampler, X, y, *, block_rows: int | None = None,
         for start in range(0, plan.n_samples, block_rows):
             stop = min(start + block_rows, plan.n_samples)
             rows = _task(_tasks.synthetic_rows)(X_class, table, seed, plan.position, start, stop,
-                                                sampler.device, n_elements, sampler.ties)
+                                                sampler.device, n_elements, sampler.ties,
+                                                data.chunk_kind)
             synthetic.append((plan.label, plan.offset + start, rows, stop - start))
     return data.assemble(lengths, synthetic)

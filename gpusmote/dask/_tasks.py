@@ -1,11 +1,18 @@
-"""The functions Dask runs as tasks: NumPy/pandas in, NumPy/pandas out.
+"""The functions Dask runs as tasks: NumPy, CuPy or pandas in, the same out.
 
 Nothing here imports Dask, so a worker runs them with gpusmote alone, and each
 is pure: a task that is retried (a worker lost mid-computation) gives the same
 bytes. Every value a task computes is the in-memory engine's own code on the
-same inputs: validation by scikit-learn's ``check_array``, neighbour tables
-by :class:`~gpusmote.neighbors._query.NeighborQuery`, synthetic rows by the
+same inputs: validation by scikit-learn's ``check_array`` (for CuPy chunks,
+the device-input checks of in-memory CuPy input), neighbour tables by
+:class:`~gpusmote.neighbors._query.NeighborQuery`, synthetic rows by the
 Philox kernel and ``synthetic_chunks``.
+
+The rows' chunk kind (``"numpy"`` or ``"cupy"``) is a task argument: a class's
+rows stay in the chunks' memory, the neighbour tables are small host arrays,
+and synthetic rows come back in the input's kind, computed by whichever
+backend the task's worker resolves (a CPU worker copies CuPy rows to the host
+and back).
 """
 
 from __future__ import annotations
@@ -14,7 +21,8 @@ import numpy as np
 from sklearn.utils import check_array
 from sklearn.utils.validation import _assert_all_finite
 
-from gpusmote.devices._backend import Backend, for_size
+from gpusmote.devices._backend import Backend, array_module, for_size
+from gpusmote.devices._input import check_device_X, to_host
 from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine._draws import DRAW_CHUNK_ROWS, DrawChunk
 from gpusmote.engine._labels import plain_dtype
@@ -37,9 +45,33 @@ def backend_for(device: str, n_elements: int, ties: str) -> Backend:
 
 # -- validation -------------------------------------------------------------
 
-def checked_block(block, estimator_name: str) -> np.ndarray:
+def as_chunk(array, kind: str):
+    """``array`` (NumPy, or CuPy from a GPU backend) as a chunk of ``kind``
+    (``"numpy"`` or ``"cupy"``): moved only if it is not there already."""
+    if kind == "cupy":
+        import cupy
+
+        return cupy.asarray(array)
+    return to_host(array)
+
+
+def chunk_module(kind: str):
+    """The array module of chunks of ``kind``."""
+    if kind == "cupy":
+        import cupy
+
+        return cupy
+    return np
+
+
+def checked_block(block, estimator_name: str, kind: str = "numpy"):
     """One row block of X validated as ``fit_resample`` validates all of X
-    (numeric dtype, finite, 2-D): the same array, dtype and error message."""
+    (numeric dtype, finite, 2-D): the same array, dtype and error message.
+    A CuPy block is checked where it lives, as in-memory CuPy input is."""
+    if kind == "cupy":
+        xp = array_module(block)
+        check_device_X(block, xp, estimator_name, min_samples=0)
+        return xp.ascontiguousarray(block, dtype=plain_dtype(block.dtype))
     array = check_array(block, dtype="numeric", ensure_min_samples=0, input_name="X",
                         estimator=estimator_name)
     return np.ascontiguousarray(array, dtype=plain_dtype(array.dtype))
@@ -47,7 +79,7 @@ def checked_block(block, estimator_name: str) -> np.ndarray:
 
 def label_stats(y_block) -> tuple[int, np.ndarray, np.ndarray]:
     """``(rows, sorted labels, counts)`` of one block of y (NaN refused as in memory)."""
-    y = np.asarray(y_block)
+    y = to_host(y_block)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D class labels; a block of y has shape {y.shape}.")
     if y.dtype.kind == "f":
@@ -56,16 +88,24 @@ def label_stats(y_block) -> tuple[int, np.ndarray, np.ndarray]:
     return len(y), labels, counts
 
 
-def split_classes(X_block: np.ndarray, y_block, labels: list) -> dict:
-    """The rows of ``X_block`` of each label of ``labels``, in block order."""
-    y = np.asarray(y_block)
-    return {label: X_block[y == label] for label in labels}
+def split_classes(X_block, y_block, labels: list) -> dict:
+    """The rows of ``X_block`` of each label of ``labels``, in block order
+    (in X_block's memory; y's labels are compared on the host)."""
+    y, xp = to_host(y_block), array_module(X_block)
+    return {label: X_block[xp.asarray(np.flatnonzero(y == label))] for label in labels}
 
 
-def class_rows(label, *parts: dict) -> np.ndarray:
+def class_rows(label, *parts: dict):
     """One class's rows from every block's :func:`split_classes`, in row order:
     the ``X[y == label]`` of the in-memory engine."""
-    return np.ascontiguousarray(np.concatenate([part[label] for part in parts]))
+    rows = [part[label] for part in parts]
+    xp = array_module(rows[0])
+    return xp.ascontiguousarray(xp.concatenate(rows))
+
+
+def _in_backend(backend: Backend, rows):
+    """``rows`` in ``backend``'s memory (CuPy rows copied to the host for a CPU backend)."""
+    return to_host(rows) if backend.xp is np else backend.to_device(rows)
 
 
 # -- neighbour tables -------------------------------------------------------
@@ -81,28 +121,28 @@ def neighbor_block(X_class: np.ndarray, start: int, stop: int, k: int, ties: str
 
     backend = backend_for(device, n_elements, ties)
     query = NeighborQuery("k_neighbors", k, backend, ties)
-    table = query.among(backend.to_device(X_class), np.arange(start, stop), fallback=False)
+    table = query.among(_in_backend(backend, X_class), np.arange(start, stop), fallback=False)
     return None if table is None else backend.to_host(table)
 
 
-def neighbor_table(X_class: np.ndarray, k: int, *blocks) -> np.ndarray:
+def neighbor_table(X_class, k: int, *blocks) -> np.ndarray:
     """The class's table from its query blocks, in order; if any block may be
     ordered differently by ties, scikit-learn's own table for the whole class
     (one task: what ``within`` falls back to, called the same way)."""
     from gpusmote.neighbors._ties import sklearn_table
 
     if any(block is None for block in blocks):
-        return sklearn_table(X_class, k)
+        return sklearn_table(to_host(X_class), k)
     return np.ascontiguousarray(np.concatenate(blocks))
 
 
-def estimator_table(X_class: np.ndarray, k_neighbors) -> np.ndarray:
+def estimator_table(X_class, k_neighbors) -> np.ndarray:
     """The table of a user's neighbours estimator: cloned, fitted and queried
     on the whole class in one task, as in memory."""
     from gpusmote.devices._backend import CPU
     from gpusmote.over_sampling._smote import neighbor_finder
 
-    return np.asarray(neighbor_finder(k_neighbors, CPU)[0](X_class))
+    return np.asarray(neighbor_finder(k_neighbors, CPU)[0](to_host(X_class)))
 
 
 # -- synthetic rows ---------------------------------------------------------
@@ -122,16 +162,17 @@ def _philox_draws(backend: Backend, seed: int, position: int, n_base: int, k: in
         yield DrawChunk(start=low - start, rows=rows, cols=cols, steps=steps)
 
 
-def synthetic_rows(X_class: np.ndarray, table: np.ndarray, seed: int, position: int,
-                   start: int, stop: int, device: str, n_elements: int, ties: str) -> np.ndarray:
-    """Synthetic rows ``start .. stop`` of one class (host memory)."""
+def synthetic_rows(X_class, table: np.ndarray, seed: int, position: int, start: int, stop: int,
+                   device: str, n_elements: int, ties: str, kind: str = "numpy"):
+    """Synthetic rows ``start .. stop`` of one class, a chunk of ``kind``."""
     backend = backend_for(device, n_elements, ties)
-    base, nn_idx = backend.to_device(X_class), backend.to_device(table)
+    base, nn_idx = _in_backend(backend, X_class), backend.to_device(table)
     out = backend.xp.empty((stop - start, X_class.shape[1]), dtype=X_class.dtype)
     draws = _philox_draws(backend, seed, position, len(X_class), table.shape[1], start, stop)
     for _ in synthetic_chunks(backend, base, base, nn_idx, draws, out=out):
         pass
-    return backend.to_host(out)
+    backend.synchronize()
+    return as_chunk(out, kind)
 
 
 # -- DataFrame partitions ---------------------------------------------------
@@ -197,7 +238,9 @@ def columns_of(frame, names: list):
     return frame[names]
 
 
-def label_block(label, n: int, dtype) -> np.ndarray:
-    """``n`` copies of ``label`` (a synthetic block's y); object for a pandas
-    dtype (strings), which :func:`series_of` then applies."""
+def label_block(label, n: int, dtype, kind: str = "numpy"):
+    """``n`` copies of ``label`` (a synthetic block's y), a chunk of ``kind``;
+    object for a pandas dtype (strings), which :func:`series_of` then applies."""
+    if kind == "cupy":
+        return chunk_module(kind).full(n, label, dtype=dtype)
     return np.full(n, label, dtype=dtype if isinstance(dtype, np.dtype) else object)

@@ -56,19 +56,21 @@ def like(result, original):
     return cupy.asarray(result)
 
 
-def check_device_X(X, xp, estimator_name: str = "SMOTE") -> None:
+def check_device_X(X, xp, estimator_name: str = "SMOTE", min_samples: int = 1) -> None:
     """scikit-learn's checks of ``X`` (same messages), computed where X lives.
+
+    ``min_samples=0`` accepts a block without rows (one chunk of a dask array).
 
     Raises
     ------
     ValueError
-        X is not 2-D, has no rows or columns, is not numeric, or holds NaN or
-        infinity.
+        X is not 2-D, has fewer than ``min_samples`` rows or no columns, is not
+        numeric, or holds NaN or infinity.
     """
     if X.ndim != 2:
         raise ValueError(f"Expected 2D array, got {X.ndim}D array instead.")
     for axis, what in ((0, "sample"), (1, "feature")):
-        if X.shape[axis] < 1:
+        if X.shape[axis] < (min_samples if axis == 0 else 1):
             raise ValueError(f"Found array with 0 {what}(s) (shape={tuple(X.shape)}) while a "
                              f"minimum of 1 is required.")
     if X.dtype.kind not in "fiu":
