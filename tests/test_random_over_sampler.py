@@ -221,11 +221,20 @@ def _mixed_frame(n):
         "cat": pd.Categorical(rng.choice(["a", "b", "c"], size=n)),
         "when": pd.date_range("2024-01-01", periods=n, freq="h"),
         "maybe": pd.array([None if i % 5 == 0 else i for i in range(n)], dtype="Int64"),
+        "zoned": pd.date_range("2024-03-31", periods=n, freq="37min", tz="Europe/Paris"),
+        "gap": pd.to_timedelta([None if i % 4 == 0 else f"{i}s" for i in range(n)]),
+        "text": pd.array([None if i % 6 == 0 else f"t{i}" for i in range(n)], dtype="string"),
+        "holes": np.where(np.arange(n) % 3 == 0, np.nan, rng.normal(size=n)).astype(np.float32),
+        "anything": [[1, "a", 2.5, None, -0.0][i % 5] for i in range(n)],
     }, index=np.arange(100, 100 + n))
 
 
+MIXED_COLUMNS = list(_mixed_frame(1).columns)
+
+
 @pytest.mark.parametrize("columns", [["f32", "f64", "i32"], ["f32", "f64", "i32", "flag", "name", "cat",
-                                                              "when", "maybe"], ["maybe"], ["cat"]])
+                                                              "when", "maybe"], MIXED_COLUMNS, ["maybe"],
+                                     ["cat"], ["f32", "flag"], ["zoned", "gap"], ["text", "holes", "anything"]])
 def test_dataframe_and_series(columns, device):
     X = _mixed_frame(30)[columns]
     y = pd.Series(np.array([0] * 22 + [1] * 8)[np.random.default_rng(1).permutation(30)],
@@ -233,6 +242,32 @@ def test_dataframe_and_series(columns, device):
     (X_res, y_res), ours, _ = check_same(device, X, y, random_state=4)
     assert list(ours.feature_names_in_) == columns
     assert (X_res.dtypes == X.dtypes).all()
+
+
+@pytest.mark.parametrize("rng", ["imblearn", "philox"])
+def test_frame_rows_taken_without_an_object_array(monkeypatch, rng):
+    # imbalanced-learn stacks mixed columns into an object array and casts each back;
+    # the frame's own rows give the same frame (with rng='philox': its bootstrap's rows)
+    X = _mixed_frame(40)
+    X.attrs["source"] = "test"
+    y = pd.Series([0] * 30 + [1] * 10, index=X.index)
+    expected = RandomOverSampler(random_state=2, rng=rng).fit_resample(X.copy(), y)  # (attrs dropped)
+    monkeypatch.setattr(pd.DataFrame, "__array__", lambda *args, **kwargs: pytest.fail("object array"))
+    sampler = RandomOverSampler(random_state=2, rng=rng)
+    X_res, y_res = sampler.fit_resample(X, y)
+    pd.testing.assert_frame_equal(X_res, X.take(sampler.sample_indices_).reset_index(drop=True),
+                                  check_exact=True)
+    assert X_res.attrs == {} and X_res.columns is X.columns and X.attrs == {"source": "test"}
+    assert_same_resample((X_res, y_res), expected)
+
+
+def test_frames_with_duplicate_column_names_fail_as_in_imblearn(device):
+    X = pd.DataFrame(np.arange(40.0).reshape(20, 2), columns=["a", "a"])
+    y = pd.Series([0] * 15 + [1] * 5)
+    with pytest.raises(Exception) as theirs:
+        Reference(random_state=0).fit_resample(X, y)
+    with pytest.raises(type(theirs.value), match="unique column names"):
+        RandomOverSampler(random_state=0, device=device).fit_resample(X, y)
 
 
 def test_numeric_dataframe_with_shrinkage(device):

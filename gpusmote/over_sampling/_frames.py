@@ -11,6 +11,13 @@ NumPy's unsafe cast, as ``astype`` is, so the values, dtypes, column index and
 (range) index are imbalanced-learn's. Frames this does not cover (extension
 dtypes, object, datetime, duplicate or multi-level column names) take
 imbalanced-learn's own path.
+
+A sampler that only selects rows (RandomOverSampler without shrinkage) takes
+them from the frame itself instead (:func:`frame_rows`): imbalanced-learn
+stacks its frame's rows into one array (an object array when the dtypes mix,
+bool beside numbers included) and casts every column back, which gives each
+column's own values again; a take of the rows gives them without the round
+trip.
 """
 
 from __future__ import annotations
@@ -28,6 +35,8 @@ class FrameTransformer(ArraysTransformer):
     """imbalanced-learn's ``ArraysTransformer`` with a fast dense DataFrame rebuild."""
 
     def _transfrom_one(self, array, props):  # (sic: imbalanced-learn's name)
+        if props["type"].lower() == "dataframe" and is_frame(array):
+            return array  # already the output frame (frame_rows)
         if props["type"].lower() == "dataframe" and isinstance(array, np.ndarray):
             frame = frame_from_array(array, props["columns"], props["dtypes"])
             if frame is not None:
@@ -91,3 +100,31 @@ def frame_from_array(array: np.ndarray, columns, dtypes):
 
 def _is_range(positions: list[int]) -> bool:
     return positions[-1] - positions[0] + 1 == len(positions)
+
+
+def is_frame(X) -> bool:
+    """True for a pandas DataFrame (pandas imported only if X could be one)."""
+    return type(X).__name__ == "DataFrame" and type(X).__module__.startswith("pandas")
+
+
+def takes_frame_rows(X) -> bool:
+    """True for a DataFrame :func:`frame_rows` answers as imbalanced-learn's
+    rebuild does: unique, flat column names (others take its own path)."""
+    if not is_frame(X):
+        return False
+    import pandas as pd
+
+    return not isinstance(X.columns, pd.MultiIndex) and X.columns.is_unique
+
+
+def frame_rows(frame, indices: np.ndarray):
+    """The rows of ``frame`` at ``indices`` as imbalanced-learn's output frame
+    holds them: every column in its own dtype, the input's column index, a
+    range index ``0 .. len(indices) - 1`` and no ``attrs`` (a new frame)."""
+    import pandas as pd
+
+    rows = frame.take(indices)
+    rows.columns = frame.columns  # the input's own Index object, as imbalanced-learn's frame has
+    rows.index = pd.RangeIndex(len(indices))
+    rows.attrs = {}
+    return rows

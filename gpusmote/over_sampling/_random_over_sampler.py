@@ -47,6 +47,7 @@ from gpusmote.engine._resample import empty_output
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
 from gpusmote.over_sampling._base import RNG_PARAMETER, DeviceOverSampler
+from gpusmote.over_sampling._frames import frame_rows, takes_frame_rows
 
 #: Elements of noise drawn per chunk of a smoothed bootstrap (32 MiB of float64).
 NOISE_CHUNK_ELEMENTS = 1 << 22
@@ -202,6 +203,10 @@ class RandomOverSampler(DeviceOverSampler):
             X = _numeric(X)
         draw = self._draw_source(random_state, backend)
         blocks = _class_blocks(y, self.sampling_strategy_)
+        if self.shrinkage_ is None and takes_frame_rows(X):
+            # the frame's own rows: no object array of mixed dtypes (see _frames.py)
+            y_out = self._bootstrap(y, blocks, draw, lambda block, drawn: None)
+            return frame_rows(X, self.sample_indices_), y_out
         if sparse.issparse(X):
             return self._resample_sparse(X, y, blocks, draw, random_state)
         if not hasattr(X, "dtype"):
