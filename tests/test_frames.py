@@ -44,6 +44,26 @@ def test_mixed_frame_is_imblearns_frame(name, monkeypatch):
     assert ours[0].columns.equals(X.columns) and isinstance(ours[0].index, pd.RangeIndex)
 
 
+@pytest.mark.parametrize("name, package", [("EditedNearestNeighbours", "under_sampling"),
+                                           ("TomekLinks", "under_sampling"), ("SMOTEENN", "combine"),
+                                           ("SMOTETomek", "combine")])
+def test_cleaners_and_combined_samplers_rebuild_frames_here(name, package, monkeypatch):
+    import importlib
+
+    built = []
+    original = _frames.frame_from_array
+    monkeypatch.setattr(_frames, "frame_from_array", lambda *args: built.append(1) or original(*args))
+    X, y = mixed_frame()
+    ours, theirs = (getattr(importlib.import_module(f"{lib}.{package}"), name)
+                    for lib in ("gpusmote", "imblearn"))
+    seeded = {"random_state": 0} if package == "combine" else {}
+    result = ours(**seeded).fit_resample(X, y)
+    expected = theirs(**seeded).fit_resample(X, y)
+    pd.testing.assert_frame_equal(result[0], expected[0], check_exact=True)
+    pd.testing.assert_series_equal(result[1], expected[1], check_exact=True)
+    assert built == [1]  # this module's rebuild, not imbalanced-learn's
+
+
 @pytest.mark.parametrize("columns", [
     pd.Index(["a", "b", "a"]),  # duplicate names
     pd.MultiIndex.from_tuples([("x", 1), ("x", 2), ("y", 1)]),

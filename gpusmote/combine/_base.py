@@ -101,7 +101,10 @@ class CombinedSampler(BaseSampler):
         """
         if device_kind(X) is not None or device_kind(y) is not None:
             return self._fit_resample_device_input(X, y)
-        return super().fit_resample(X, with_cached_labels(y), **params)
+        return self._fit_resample_host(X, with_cached_labels(y), **params)
+
+    # imbalanced-learn's fit_resample with the over-samplers' DataFrame rebuild
+    _fit_resample_host = DeviceOverSampler._fit_resample_host
 
     def _fit_resample(self, X, y):
         self._validate_estimator()

@@ -59,10 +59,12 @@ class DeviceCleaningSampler(BaseCleaningSampler):
         """
         if device_kind(X) is not None or device_kind(y) is not None:
             return self._fit_resample_device_input(X, y)
-        return super().fit_resample(X, with_cached_labels(y), **params)
+        return self._fit_resample_host(X, with_cached_labels(y), **params)
 
-    # The device-input path is the over-samplers' own, step for step (it reads
-    # ``_sampling_type``, so the clean-sampling rules apply): one definition.
+    # The host and device-input paths are the over-samplers' own, step for step
+    # (imbalanced-learn's fit_resample with the faster DataFrame rebuild; they
+    # read ``_sampling_type``, so the clean-sampling rules apply): one definition.
+    _fit_resample_host = DeviceOverSampler._fit_resample_host
     _fit_resample_device_input = DeviceOverSampler._fit_resample_device_input
     _resample_device_arrays = DeviceOverSampler._resample_device_arrays
     _check_device_X = DeviceOverSampler._check_device_X
