@@ -57,6 +57,17 @@ def test_kinds_and_float_dtypes(kind, dtype):
     assert result[0][0].dtype == dtype
 
 
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("device", ["cpu", "cuda"])
+def test_borderline2_expression_in_small_pieces(monkeypatch, dtype, device):
+    from gpusmote.engine import _resample
+
+    monkeypatch.setattr(_resample, "SCALED_DIFFS_PIECE_BYTES", 200)  # 3 rows of 7 columns a piece
+    X, y = overlapping(n_features=7, dtype=dtype, seed=3)
+    _, _, result = both(X, y, device=device, kind="borderline-2", random_state=5)
+    assert_same_resample(*result)
+
+
 @pytest.mark.parametrize("dtype", [np.int64, np.uint8])
 def test_borderline1_integer_dtypes(dtype):
     X, y = overlapping(n_features=4, dtype=dtype, seed=2)
