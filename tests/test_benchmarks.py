@@ -144,7 +144,7 @@ def test_quick_saves_only_where_asked(monkeypatch, tmp_path):
 
 
 @pytest.mark.parametrize("module", ["compare", "quality", "cli_stream", "compare_imblearn", "torch_loader",
-                                    "sweep"])
+                                    "sweep", "interleaved"])
 def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
     monkeypatch.syspath_prepend(str(REPO_ROOT))
     import importlib
@@ -155,8 +155,9 @@ def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
     text = capsys.readouterr().out
     for flag in ("--quick", "--no-save", "--out DIR", "--quiet"):
         assert flag in text, (module, flag)
-    # quality, the loader and the sweep repeat nothing (the sweep's warm calls are fixed)
-    assert ("--runs RUNS" in text) == (module not in ("quality", "torch_loader", "sweep"))
+    # quality, the loader and the sweep repeat nothing (the sweep's warm calls are fixed;
+    # interleaved's pairs are set by --seconds)
+    assert ("--runs RUNS" in text) == (module not in ("quality", "torch_loader", "sweep", "interleaved"))
     assert "smoke test" in text
 
 
@@ -230,3 +231,14 @@ def test_sweep_reports_an_error_both_libraries_raise():
     assert len(lines) == 2
     assert "numpy" in lines[0] and "both raise RuntimeError: Not any neigbours" in lines[0]
     assert "dataframe" in lines[1] and lines[1].endswith("identical: True")
+
+
+def test_interleaved_warm_calls_compare_and_check_identity():
+    # ADASYN on the 10,000-row NumPy set raises on both sides; the DataFrame set is timed
+    result = run_module("-m", "benchmarks.interleaved", "--samplers", "ADASYN", "--sizes", "10000",
+                        "--seconds", "0", "--no-save", "--quiet")
+    rows = [line for line in result.stdout.splitlines() if line.startswith("| ADASYN |")]
+    assert len(rows) == 2
+    assert "numpy" in rows[0] and "both raise RuntimeError" in rows[0] and rows[0].endswith("same error |")
+    assert "dataframe" in rows[1] and "| 20 |" in rows[1] and rows[1].endswith("| yes |")
+    assert "Lowest: " in result.stdout

@@ -185,6 +185,10 @@ def test_cleaners_first_call_rule(monkeypatch):
         assert cleaning.cleaning_backend(_backend.CPU, np.zeros((36_000, 8)), "imblearn") is _backend.CPU
     with cleaning.cleaning_over_sampled(20_000, 1.5):  # SMOTETomek's scale
         assert cleaning.cleaning_backend(_backend.CPU, np.zeros((36_000, 8)), "imblearn") is _backend.CPU_SMALL
+    with cleaning.cleaning_over_sampled(9_000):  # 16 features: scikit-learn's brute force, every row counts
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((17_800, 16)), "imblearn") is _backend.CPU
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((16_000, 16)), "imblearn") is _backend.CPU_SMALL
+        assert cleaning.cleaning_backend(_backend.CPU, np.zeros((17_800, 15)), "imblearn") is _backend.CPU_SMALL
     monkeypatch.setattr(cleaning, "kernels_loaded", lambda: True)  # a warm process: the kernels
     assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU
 

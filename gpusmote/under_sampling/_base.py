@@ -100,6 +100,9 @@ class DeviceCleaningSampler(BaseCleaningSampler):
 #: 20,000 x 32, 600 against 450 ms. TomekLinks: 16,000 x 8, 374 against 346 ms.
 COLD_SMALL_ROWS = 1 << 14
 COLD_SMALL_TERMS = 1 << 33
+#: Features up to which scikit-learn's ``algorithm='auto'`` searches with a
+#: tree (above, brute force: its cost grows with all the rows' pairs).
+SKLEARN_TREE_MAX_FEATURES = 15
 
 
 def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
@@ -109,15 +112,20 @@ def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
     class's), so the kernels pay from the smaller of the small-data limits
     (``SMALL_INDEX_ELEMENTS``), except on a first call: a process that has
     loaded no kernel takes the small-data path, with ``ties='imblearn'``, up
-    to :data:`COLD_SMALL_ROWS` rows (of the data a combined sampler was given:
-    see :func:`cleaning_over_sampled`) and :data:`COLD_SMALL_TERMS` distance
+    to :data:`COLD_SMALL_ROWS` rows (of the data a combined sampler was given,
+    where scikit-learn would search with a tree: see
+    :func:`cleaning_over_sampled`) and :data:`COLD_SMALL_TERMS` distance
     terms, where loading them costs more than they save. The answer is the
     same either way; a process that stays on that path (its calls all this
     small) stays at imbalanced-learn's speed.
     """
     if ties != "imblearn" or backend is not CPU or getattr(X, "ndim", 0) != 2 or kernels_loaded():
         return for_size(backend, X, "index")
-    n_rows, row_scale = _over_sampled_rows.get() or (X.shape[0], 1.0)
+    over_sampled = _over_sampled_rows.get()
+    if over_sampled is not None and X.shape[1] <= SKLEARN_TREE_MAX_FEATURES:
+        n_rows, row_scale = over_sampled
+    else:  # no combined sampler, or scikit-learn's brute force: every row counts
+        n_rows, row_scale = X.shape[0], 1.0
     if n_rows <= row_scale * COLD_SMALL_ROWS and n_rows * n_rows * X.shape[1] <= COLD_SMALL_TERMS:
         return CPU_SMALL
     return for_size(backend, X, "index")
@@ -136,7 +144,14 @@ def cleaning_over_sampled(n_rows: int, row_scale: float = 1.0):
     ``row_scale`` x :data:`COLD_SMALL_ROWS` (the combined sampler's scale: see
     ``CombinedSampler._cold_row_scale``): scikit-learn's tree finds the new
     rows' neighbours quickly (they lie between their class's rows), so the
-    kernels' load pays later there."""
+    kernels' load pays later there. Only for data of up to
+    :data:`SKLEARN_TREE_MAX_FEATURES` features: above, scikit-learn's brute
+    force costs every row's pairs, and the rule counts every row (SMOTEENN,
+    32 columns, fresh processes on the 2-core VM: 7,000 rows given,
+    imbalanced-learn 338-353 ms, the small path 340-440 ms, the kernels
+    411-415 ms; 8,500, 489-634, 495-521 and 459-464 ms; 10,000, 674-675,
+    658-659 and 459-510 ms; SMOTETomek at 10,000, 643-663, 636-664 and
+    453-484 ms)."""
     token = _over_sampled_rows.set((n_rows, row_scale))
     try:
         yield
