@@ -13,7 +13,7 @@ first call), then the median of the next calls (warm). The DataFrame variant
 adds an int64 and a bool column and passes y as a Series. Outputs are compared
 (digest) on every case.
 
-    python -m benchmarks.sweep [--sampler NAME] [--sizes N ...] [--quick] [--no-save]
+    python -m benchmarks.sweep [--sampler NAME] [--sizes N ...] [--runs N] [--quick] [--no-save]
 
 Writes ``benchmarks/results/sweep-<machine>[-<sampler>].{json,md,png}``: the
 speed-up (imbalanced-learn's time over gpusmote's) against rows, one line per
@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -106,12 +107,30 @@ def run_case(library: str, container: str, n_rows: int, sampler: str = "SMOTE") 
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler: str = "SMOTE") -> dict:
+def _median_case(cases: list[dict]) -> dict:
+    """One library's runs of a cell: the medians of its first and warm times
+    (the first run's digest and dtypes; an error if any run raised)."""
+    errors = [case for case in cases if "error" in case]
+    if errors:
+        return errors[0]
+    warm = [case["warm_s"] for case in cases if case["warm_s"] is not None]
+    return {**cases[0], "first_s": statistics.median(case["first_s"] for case in cases),
+            "warm_s": statistics.median(warm) if warm else None,
+            "identical_runs": all(case["digest"] == cases[0]["digest"] for case in cases)}
+
+
+def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler: str = "SMOTE",
+          runs: int = 1) -> dict:
     rows = []
     for container in containers:
         for n_rows in sizes:
-            theirs = run_case("imbalanced-learn", container, n_rows, sampler)
-            ours = run_case("gpusmote", container, n_rows, sampler)
+            # fresh processes in pairs of alternating order: a process started right
+            # after the other library's is a little slower either way
+            cases = {"imbalanced-learn": [], "gpusmote": []}
+            for run in range(runs):
+                for library in (("imbalanced-learn", "gpusmote") if run % 2 == 0 else ("gpusmote", "imbalanced-learn")):
+                    cases[library].append(run_case(library, container, n_rows, sampler))
+            theirs, ours = _median_case(cases["imbalanced-learn"]), _median_case(cases["gpusmote"])
             if "error" in theirs or "error" in ours:
                 if theirs.get("error") != ours.get("error"):
                     raise RuntimeError(f"{container} {n_rows}: imbalanced-learn {theirs.get('error')!r}, "
@@ -126,7 +145,8 @@ def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler
                 "imblearn_warm_s": theirs["warm_s"], "gpusmote_warm_s": ours["warm_s"],
                 "first_speedup": theirs["first_s"] / ours["first_s"],
                 "warm_speedup": theirs["warm_s"] / ours["warm_s"],
-                "identical": theirs["digest"] == ours["digest"] and theirs["dtypes"] == ours["dtypes"],
+                "identical": (theirs["digest"] == ours["digest"] and theirs["dtypes"] == ours["dtypes"]
+                              and ours.get("identical_runs", True)),
             }
             rows.append(row)
             if not quiet:
@@ -134,7 +154,7 @@ def sweep(sizes, containers=("numpy", "dataframe"), quiet: bool = False, sampler
                       f"{row['gpusmote_first_s']:.4f} s = {row['first_speedup']:.2f}x, warm "
                       f"{row['imblearn_warm_s']:.4f} / {row['gpusmote_warm_s']:.4f} s = "
                       f"{row['warm_speedup']:.2f}x, identical: {row['identical']}", flush=True)
-    return {"sampler": sampler, "rows": rows}
+    return {"sampler": sampler, "runs": runs, "rows": rows}
 
 
 def markdown(report: dict) -> str:
@@ -142,7 +162,10 @@ def markdown(report: dict) -> str:
              f"Fraud-shaped data ({N_FEATURES} float32 features, 1% minority, >= 12 minority rows); "
              "the DataFrame adds an int64 and a bool column, y a Series. Each size and library in a "
              "fresh process: the first fit_resample after the imports, then the median of the next "
-             "calls (3 up to 100k rows, else 1). Speed-up = imbalanced-learn's time / gpusmote's.", "",
+             "calls (3 up to 100k rows, else 1)"
+             + (f"; {report['runs']} processes per size and library, in pairs of alternating order, "
+                "medians" if report.get("runs", 1) > 1 else "")
+             + ". Speed-up = imbalanced-learn's time / gpusmote's.", "",
              "| container | rows | first: imblearn s | first: gpusmote s | first speed-up | "
              "warm: imblearn s | warm: gpusmote s | warm speed-up | identical |",
              "|---|---:|---:|---:|---:|---:|---:|---:|---|"]
@@ -193,14 +216,15 @@ def main(argv=None) -> dict:
                         help="row counts (default: 100 to 1M; to 30,000 for the cleaning and combined samplers)")
     parser.add_argument("--sampler", choices=list(SAMPLERS), default="SMOTE",
                         help="the sampler swept, with its benchmark parameters on both sides (default: SMOTE)")
-    add_standard_flags(parser, quick=f"sizes {', '.join(map(str, QUICK_SIZES))}")
+    add_standard_flags(parser, quick=f"sizes {', '.join(map(str, QUICK_SIZES))}", runs=1,
+                       runs_help="fresh processes per size and library, in pairs of alternating order")
     args = parser.parse_args(argv)
     from benchmarks._flags import not_saved_note, results_dir
     from benchmarks.compare import machine_name, save_report
 
     cleaning = "." in SAMPLERS[args.sampler][0]  # under_sampling.* and combine.*
     sizes = args.sizes or (QUICK_SIZES if args.quick else CLEANING_SIZES if cleaning else SIZES)
-    report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet, sampler=args.sampler)}
+    report = {"machine": machine_name(), **sweep(sizes, quiet=args.quiet, sampler=args.sampler, runs=args.runs)}
     timed = [row for row in report["rows"] if "error" not in row]  # not the sizes where both raise
     report["min_first_speedup"] = min((row["first_speedup"] for row in timed), default=None)
     report["min_warm_speedup"] = min((row["warm_speedup"] for row in timed), default=None)

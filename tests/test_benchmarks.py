@@ -155,9 +155,8 @@ def test_benchmark_scripts_share_their_flags(monkeypatch, capsys, module):
     text = capsys.readouterr().out
     for flag in ("--quick", "--no-save", "--out DIR", "--quiet"):
         assert flag in text, (module, flag)
-    # quality, the loader and the sweep repeat nothing (the sweep's warm calls are fixed;
-    # interleaved's pairs are set by --seconds)
-    assert ("--runs RUNS" in text) == (module not in ("quality", "torch_loader", "sweep", "interleaved"))
+    # quality and the loader repeat nothing (interleaved's pairs are set by --seconds)
+    assert ("--runs RUNS" in text) == (module not in ("quality", "torch_loader", "interleaved"))
     assert "smoke test" in text
 
 
@@ -213,6 +212,14 @@ def test_sweep_quick_runs_and_checks_identity():
     result = run_module("-m", "benchmarks.sweep", "--sizes", "100", "2000", "--no-save")
     lines = [line for line in result.stdout.splitlines() if "rows: first" in line]
     assert len(lines) == 4 and all(line.endswith("identical: True") for line in lines)
+
+
+def test_sweep_runs_pairs_of_processes_and_takes_medians(tmp_path):
+    result = run_module("-m", "benchmarks.sweep", "--sizes", "300", "--runs", "3", "--out", str(tmp_path))
+    lines = [line for line in result.stdout.splitlines() if "rows: first" in line]
+    assert len(lines) == 2 and all(line.endswith("identical: True") for line in lines)
+    (report,) = tmp_path.glob("sweep-*.md")
+    assert "3 processes per size and library, in pairs of alternating order, medians" in report.read_text()
 
 
 def test_sweep_takes_any_continuous_sampler():
