@@ -185,6 +185,14 @@ def _same(a, b) -> bool:
                for u, v in zip(a, b))
 
 
+def _cupy_input_gives(sampler, X, y, expected) -> bool:
+    """Whether ``sampler`` answers X as a CuPy array with a CuPy array holding ``expected``'s rows."""
+    import cupy
+
+    X_dev, y_dev = sampler.fit_resample(cupy.asarray(X), y)
+    return type(X_dev) is cupy.ndarray and _same((cupy.asnumpy(X_dev), y_dev), expected)
+
+
 def check_family_identity(n_cases: int, device_inputs: bool = True) -> list[dict]:
     """Every sampler of the family: GPU = CPU = imbalanced-learn (int seed),
     GPU = CPU (``rng="philox"``), and CuPy input (when ``device_inputs``)."""
@@ -208,11 +216,8 @@ def check_family_identity(n_cases: int, device_inputs: bool = True) -> list[dict
                           for d in ("cpu", "cuda")]
                 row["philox_gpu_equals_cpu"] = _same(*philox)
                 if device_inputs:
-                    import cupy
-
-                    X_dev, y_dev = ours(device="cuda", random_state=seed, **extra).fit_resample(cupy.asarray(X), y)
-                    row["cupy_input_equals_cpu"] = (type(X_dev) is cupy.ndarray
-                                                    and _same((cupy.asnumpy(X_dev), y_dev), cpu))
+                    row["cupy_input_equals_cpu"] = _cupy_input_gives(
+                        ours(device="cuda", random_state=seed, **extra), X, y, cpu)
             except Exception as exc:  # reported, and counted as a failure
                 row["error"] = f"{type(exc).__name__}: {exc}"
             rows.append(row)
@@ -249,11 +254,7 @@ def check_cleaning_identity(n_cases: int, device_inputs: bool = True) -> list[di
                 row["gpu_equals_cpu"] = _same(gpu, cpu)
                 row["gpu_equals_imblearn"] = _same(gpu, theirs(**kwargs).fit_resample(X, y))
                 if device_inputs:
-                    import cupy
-
-                    X_dev, y_dev = ours(device="cuda", **kwargs).fit_resample(cupy.asarray(X), y)
-                    row["cupy_input_equals_cpu"] = (type(X_dev) is cupy.ndarray
-                                                    and _same((cupy.asnumpy(X_dev), y_dev), cpu))
+                    row["cupy_input_equals_cpu"] = _cupy_input_gives(ours(device="cuda", **kwargs), X, y, cpu)
             except Exception as exc:  # reported, and counted as a failure
                 row["error"] = f"{type(exc).__name__}: {exc}"
             rows.append(row)
