@@ -3,11 +3,13 @@
 ``benchmarks.sweep`` runs each library in its own fresh process, which is what
 a first call needs, but its warm cells (a few calls of 1-30 ms) move with the
 machine's state between the two processes: on the shared 2-core VM the same
-cell read 0.45x in one sweep and 1.08x and 1.16x in two reruns. Here each
-sampler's warm calls of both libraries run in one process on the same data,
-in pairs whose order alternates (the call that runs right after the other
-library's is a little slower either way), until ``--seconds`` per case or 200
-pairs; the medians and their ratio are reported, with the outputs compared.
+cell read 0.45x in one sweep and 1.08x and 1.16x in two reruns. Here each case
+(sampler, container, size) runs in a fresh process of its own, where both
+libraries' warm calls run on the same data, in pairs whose order alternates
+(the call that runs right after the other library's is a little slower either
+way), until ``--seconds`` per case or 200 pairs; the medians and their ratio
+are reported, with the outputs compared. (One process for all cases would let
+one case's state, such as kernels a larger case loaded, decide another's path.)
 
     python -m benchmarks.interleaved [--samplers NAME ...] [--sizes N ...] [--seconds S]
 
@@ -20,14 +22,17 @@ column and passes y as a Series). Writes
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
+import subprocess
 import sys
 import time
-import warnings
+from pathlib import Path
 
 from benchmarks._flags import SMOKE_NOTE, add_standard_flags
 from benchmarks.run_case import SAMPLERS, make_sampler
 
+REPO_ROOT = Path(__file__).resolve().parent.parent
 SIZES = (100, 1_000, 10_000)
 QUICK_SIZES = (300,)
 MAX_PAIRS = 200
@@ -53,7 +58,8 @@ def _same_output(ours, theirs) -> bool:
 
 
 def measure(name: str, n_rows: int, container: str, seconds: float) -> dict:
-    """One case: warm-ups, then alternating pairs; medians, ratio and identity."""
+    """One case, in this process: warm-ups, then alternating pairs; medians,
+    ratio and identity."""
     from benchmarks.sweep import make_data
 
     X, y = make_data(n_rows, container)
@@ -89,11 +95,28 @@ def measure(name: str, n_rows: int, container: str, seconds: float) -> dict:
             "identical": _same_output(outputs["gpusmote"], outputs["imbalanced-learn"])}
 
 
+_CASE = r"""
+import json, sys, warnings
+warnings.simplefilter("ignore")  # both sides' warnings (KMeansSMOTE's threadpool notes, ...)
+from benchmarks.interleaved import measure
+print(json.dumps(measure(sys.argv[1], int(sys.argv[2]), sys.argv[3], float(sys.argv[4]))))
+"""
+
+
+def run_case(name: str, n_rows: int, container: str, seconds: float) -> dict:
+    """:func:`measure` in a fresh process."""
+    result = subprocess.run([sys.executable, "-c", _CASE, name, str(n_rows), container, str(seconds)],
+                            capture_output=True, text=True, cwd=REPO_ROOT, check=False)
+    if result.returncode != 0:
+        raise RuntimeError(f"{name} {container} {n_rows}: {result.stderr[-2000:]}")
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
 def markdown(report: dict) -> str:
     lines = [f"# Warm calls side by side on {report['machine']}", "",
              *([f"**{SMOKE_NOTE}**", ""] if report.get("quick") else []),
-             "Each case in one process: both libraries' warm fit_resample on the same data, in pairs of "
-             "alternating order; medians over the pairs. Fraud-shaped data (32 float32 features, 1% "
+             "Each case in a fresh process of its own: both libraries' warm fit_resample on the same data, "
+             "in pairs of alternating order; medians over the pairs. Fraud-shaped data (32 float32 features, 1% "
              "minority, >= 12 minority rows); the DataFrame adds an int64 and a bool column, y a Series. "
              "Speed-up = imbalanced-learn's median / gpusmote's.", "",
              "| sampler | container | rows | pairs | imblearn ms | gpusmote ms | speed-up | identical |",
@@ -128,13 +151,12 @@ def main(argv=None) -> dict:
     from benchmarks._flags import not_saved_note, results_dir
     from benchmarks.compare import machine_name, save_report
 
-    warnings.simplefilter("ignore")  # both sides' warnings (KMeansSMOTE's threadpool notes, ...)
     sizes = args.sizes or (QUICK_SIZES if args.quick else SIZES)
     rows = []
     for name in args.samplers:
         for container in args.containers:
             for n_rows in sizes:
-                row = measure(name, n_rows, container, 0.0 if args.quick else args.seconds)
+                row = run_case(name, n_rows, container, 0.0 if args.quick else args.seconds)
                 rows.append(row)
                 if not args.quiet:
                     print(f"{name:24} {container:9} {n_rows:>7,} rows: " + (

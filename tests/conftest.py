@@ -18,7 +18,9 @@ import gpusmote.devices._backend as _backend  # noqa: E402
 
 _backend.SMALL_DATA_ELEMENTS = 0
 # A cleaner's first call in a process without kernels takes that path too, up
-# to a few thousand rows (gpusmote/under_sampling/_base.py, cleaning_backend).
+# to a few thousand rows, and so does a warm call on under 3,000 rows of many
+# features (gpusmote/under_sampling/_base.py, cleaning_backend).
 import gpusmote.under_sampling._base as _cleaning  # noqa: E402
 
 _cleaning.COLD_SMALL_ROWS = 0
+_cleaning.WARM_SMALL_ROWS = 0

@@ -191,6 +191,12 @@ def test_cleaners_first_call_rule(monkeypatch):
         assert cleaning.cleaning_backend(_backend.CPU, np.zeros((17_800, 15)), "imblearn") is _backend.CPU_SMALL
     monkeypatch.setattr(cleaning, "kernels_loaded", lambda: True)  # a warm process: the kernels
     assert cleaning.cleaning_backend(_backend.CPU, X, "imblearn") is _backend.CPU
+    monkeypatch.setattr(cleaning, "WARM_SMALL_ROWS", 2_800)
+    # ... except scikit-learn's brute force on a few thousand rows of more than 15 features
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((2_000, 34)), "imblearn") is _backend.CPU_SMALL
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((4_000, 34)), "imblearn") is _backend.CPU
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((2_000, 34)), "index") is _backend.CPU
+    assert cleaning.cleaning_backend(_backend.CPU, np.zeros((9_000, 8)), "imblearn") is _backend.CPU
 
 
 @pytest.mark.parametrize("name, small_path", [("SMOTEENN", False), ("SMOTETomek", True)])

@@ -103,6 +103,15 @@ COLD_SMALL_TERMS = 1 << 33
 #: Features up to which scikit-learn's ``algorithm='auto'`` searches with a
 #: tree (above, brute force: its cost grows with all the rows' pairs).
 SKLEARN_TREE_MAX_FEATURES = 15
+#: Rows up to which a cleaner in a process with the kernels loaded still takes
+#: the small-data path (scikit-learn's brute force) on data of more than
+#: SKLEARN_TREE_MAX_FEATURES features: the kernels' fixed costs (threads, the
+#: float64 re-rank and tie check) lose there. Warm calls on the 2-core VM,
+#: sampling_strategy='all', scikit-learn against the kernels: ENN 1,500 x 34,
+#: 7.7 against 11.9 ms; 2,000 x 34, 12.5 against 13.7; 2,800 x 34, 19.4 against
+#: 18.7; 4,000 x 34, 32.8 against 28.6; TomekLinks 2,000 x 34, 9.5 against
+#: 13.1; 2,800 x 64, 21.4 against 21.4; 4,000 x 16, 22.7 against 19.8 ms.
+WARM_SMALL_ROWS = 2_800
 
 
 def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
@@ -117,9 +126,15 @@ def cleaning_backend(backend: Backend, X, ties: str) -> Backend:
     :func:`cleaning_over_sampled`) and :data:`COLD_SMALL_TERMS` distance
     terms, where loading them costs more than they save. The answer is the
     same either way; a process that stays on that path (its calls all this
-    small) stays at imbalanced-learn's speed.
+    small) stays at imbalanced-learn's speed. With the kernels loaded, data of
+    more than 15 features on up to :data:`WARM_SMALL_ROWS` rows still takes
+    scikit-learn's search (faster there).
     """
-    if ties != "imblearn" or backend is not CPU or getattr(X, "ndim", 0) != 2 or kernels_loaded():
+    if ties != "imblearn" or backend is not CPU or getattr(X, "ndim", 0) != 2:
+        return for_size(backend, X, "index")
+    if kernels_loaded():
+        if X.shape[1] > SKLEARN_TREE_MAX_FEATURES and X.shape[0] <= WARM_SMALL_ROWS:
+            return CPU_SMALL  # scikit-learn's brute force beats the kernels' fixed costs there
         return for_size(backend, X, "index")
     over_sampled = _over_sampled_rows.get()
     if over_sampled is not None and X.shape[1] <= SKLEARN_TREE_MAX_FEATURES:
