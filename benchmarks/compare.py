@@ -525,7 +525,8 @@ def main(argv=None) -> int:
         if args.sampler in MIXED_SAMPLERS:
             parser.error(f"--sweep runs on continuous data: {args.sampler} needs categorical columns")
         sweep.main([flag for flag, on in (("--quick", args.quick), ("--no-save", args.no_save),
-                                          ("--quiet", args.quiet)) if on] + ["--sampler", args.sampler])
+                                          ("--quiet", args.quiet)) if on] + ["--sampler", args.sampler]
+                   + (["--runs", str(args.runs)] if args.runs else []))
         return 0
     workloads = args.workloads or workloads_for(args.sampler)
     try:

@@ -249,3 +249,14 @@ def test_interleaved_warm_calls_compare_and_check_identity():
     assert "numpy" in rows[0] and "both raise RuntimeError" in rows[0] and rows[0].endswith("same error |")
     assert "dataframe" in rows[1] and "| 20 |" in rows[1] and rows[1].endswith("| yes |")
     assert "Lowest: " in result.stdout
+
+
+def test_compare_sweep_hands_its_flags_to_the_sweep(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO_ROOT))
+    from benchmarks import compare, sweep
+
+    handed = []
+    monkeypatch.setattr(sweep, "main", handed.append)
+    compare.main(["--sweep", "--sampler", "TomekLinks", "--runs", "3", "--no-save"])
+    compare.main(["--sweep", "--quick"])
+    assert handed == [["--no-save", "--sampler", "TomekLinks", "--runs", "3"], ["--quick", "--sampler", "SMOTE"]]
