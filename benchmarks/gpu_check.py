@@ -59,6 +59,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import os
 import subprocess
 import sys
@@ -459,17 +460,18 @@ CLEANING_TIMED = ("SMOTEENN", "SMOTETomek")
 CLEANING_WORKLOAD = "fraud-200k"
 
 
-def time_cleaning(quick: bool) -> list[dict]:
+def time_cleaning(quick: bool, cupy=None, workload=None) -> list[dict]:
     """SMOTEENN and SMOTETomek on fraud-200k (their k-NN over all ~400,000 rows):
     imbalanced-learn, gpusmote on the CPU, on the GPU, and on the GPU with the
-    input already there; each after a warm-up on 5,000 rows, outputs compared."""
-    import cupy
+    input already there; each after a warm-up on 5,000 rows, outputs compared.
+    (``cupy`` and ``workload``: stand-ins for the GPU-free test.)"""
     import imblearn.combine as reference
 
     import gpusmote
     from benchmarks.workloads import get_workload
 
-    workload = get_workload(CLEANING_WORKLOAD, quick)
+    cupy = cupy or importlib.import_module("cupy")
+    workload = workload or get_workload(CLEANING_WORKLOAD, quick)
     X, y = workload.build()
     X_dev = cupy.asarray(X)
     rows = []
@@ -497,24 +499,26 @@ def time_cleaning(quick: bool) -> list[dict]:
     return rows
 
 
-def check_dask(n_rows: int = 30_000) -> dict:
-    """SMOTE(rng="philox") on dask arrays (threads scheduler), with the GPU
-    engine in the tasks: NumPy chunks, and CuPy chunks (answered in CuPy
-    chunks), against in-memory SMOTE on the CPU. Skipped without Dask."""
+def check_dask(n_rows: int = 30_000, cupy=None, scheduler: str = "threads") -> dict:
+    """SMOTE(rng="philox") on dask arrays (threads scheduler: kernels launched
+    from several threads at once), with the GPU engine in the tasks: NumPy
+    chunks, and CuPy chunks (answered in CuPy chunks), against in-memory SMOTE
+    on the CPU. Skipped without Dask. (``cupy`` and ``scheduler``: for the
+    GPU-free test; Numba's CUDA simulator runs one kernel at a time.)"""
     try:
         import dask
         import dask.array as da
     except ImportError as exc:
         return {"skipped": f"{type(exc).__name__}: {exc}"}
-    import cupy
-
     from gpusmote import SMOTE
+
+    cupy = cupy or importlib.import_module("cupy")
 
     X, y = make_case([n_rows, n_rows // 20, n_rows // 50], 16, np.float32, 11)
     expected = SMOTE(device="cpu", rng="philox", random_state=0).fit_resample(X, y)
     X_chunks, y_chunks = da.from_array(X, chunks=(4096, 16)), da.from_array(y, chunks=4096)
     result = {"rows": len(y)}
-    with dask.config.set(scheduler="threads"):
+    with dask.config.set(scheduler=scheduler):
         for kind, X_in in (("numpy", X_chunks), ("cupy", X_chunks.map_blocks(cupy.asarray))):
             try:
                 start = time.perf_counter()

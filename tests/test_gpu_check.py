@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 # benchmarks/ is not installed: find it in the checkout, after site-packages, so
 # the installed gpusmote is still the one under test.
@@ -134,3 +135,32 @@ def test_only_runs_the_named_sections(monkeypatch, tmp_path):
     assert gpu_check.main(["--only", "cleaning", "cleaning-timings", "--family-cases", "2"]) == 0
     assert calls == [("cleaning", 2), ("cleaning-timings", False)]
     assert saved == ["gpu-check-Test-GPU-cleaning-cleaning-timings"]
+
+
+def _numpy_standing_in_for_cupy():
+    """What the timing and Dask checks use of CuPy, on NumPy: no array is ever a device array."""
+    from types import SimpleNamespace
+
+    return SimpleNamespace(asarray=np.asarray, asnumpy=np.asarray, ndarray=type("NoDeviceArray", (), {}),
+                           cuda=SimpleNamespace(Device=lambda: SimpleNamespace(synchronize=lambda: None)))
+
+
+def test_cleaning_timings_run_under_the_simulator():
+    from types import SimpleNamespace
+
+    from gpusmote.datasets import make_imbalanced
+
+    X, y = make_imbalanced((570, 30), 6, random_state=0)
+    tiny = SimpleNamespace(name="tiny", build=lambda: (X, y))
+    rows = gpu_check.time_cleaning(True, cupy=_numpy_standing_in_for_cupy(), workload=tiny)
+    assert [row["sampler"] for row in rows] == list(gpu_check.CLEANING_TIMED)
+    assert all(row["identical"] and row["gpusmote cuda"]["wall_s"] > 0 for row in rows)
+    assert "| tiny | SMOTEENN |" in gpu_check.to_markdown(_empty_report(cleaning_timings=rows))
+
+
+def test_dask_check_runs_under_the_simulator():
+    pytest.importorskip("dask.array")
+    result = gpu_check.check_dask(n_rows=400, cupy=_numpy_standing_in_for_cupy(), scheduler="sync")
+    assert result["numpy_chunks_identical"] and "numpy_error" not in result
+    # the stand-in makes NumPy chunks of the "CuPy" ones: the path runs, the kind check fails
+    assert "cupy_error" not in result and result["cupy_chunks_identical"] is False
