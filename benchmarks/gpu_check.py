@@ -239,8 +239,6 @@ def check_cleaning_identity(n_cases: int, device_inputs: bool = True) -> list[di
     """The cleaners and the combined samplers (their k-NN over all rows on the
     GPU): GPU = CPU = imbalanced-learn, and CuPy input (when ``device_inputs``)
     answered on the device with the CPU's rows; rows as :func:`check_family_identity`'s."""
-    import importlib
-
     rows = []
     for params in family_cases(n_cases, seed=2028):
         X, y = make_case(params["counts"], params["n_features"], params["dtype"], params["seed"])
