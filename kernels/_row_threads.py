@@ -53,6 +53,23 @@ def shared_pool(max_workers: int | None = None) -> ThreadPoolExecutor:
         return pool
 
 
+def background_pool() -> ThreadPoolExecutor:
+    """This process's one background thread, apart from :func:`shared_pool`'s
+    workers, for work that overlaps the calling thread's (faulting an output's
+    pages in ahead of its writes): a task queued on the shared pool would hold
+    up the searches and copies that wait on that pool's workers."""
+    pid = os.getpid()
+    with _pools_lock:
+        pool = _background.get(pid)
+        if pool is None:
+            _background.clear()  # a parent's thread (after fork) does not exist here
+            pool = _background[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_PREFIX}-background")
+        return pool
+
+
+_background: dict[int, ThreadPoolExecutor] = {}
+
+
 def in_pool_thread() -> bool:
     """True on a thread of one of the pools (which runs nested work in place)."""
     return threading.current_thread().name.startswith(THREAD_PREFIX)

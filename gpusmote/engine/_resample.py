@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import numbers
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,7 @@ from scipy import sparse
 from gpusmote.devices._backend import CPU, Backend, array_module
 from gpusmote.engine._draws import DrawChunk
 from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._prefault import populate_in_background
 from gpusmote.engine._timing import PhaseTimes
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.neighbors._sparse import canonical_csr
@@ -156,15 +158,27 @@ def _interpolate_scaled_diffs(out, base, nn_data, nn_idx, draw: DrawChunk) -> No
         out[low:high] = stepped
 
 
+@contextmanager
 def _output_with_originals(X, y: np.ndarray, n_total: int, backend: Backend, times: PhaseTimes):
     """The output, allocated once where X lives (``n_total`` rows, X's and y's
-    dtypes), with the original rows copied in (timed as "copy")."""
+    dtypes), with the original rows copied in (timed as "copy"), as the
+    context's ``(X_out, y_out)``.
+
+    The rows after the originals are faulted in on the background thread
+    while the originals are copied and the caller runs its k-NN and draws
+    (:mod:`gpusmote.engine._prefault`); the context waits for it on exit.
+    """
     with times.phase("copy", backend.synchronize):
         X_out = empty_output((n_total, X.shape[1]), plain_dtype(X.dtype), array_module(X))
         y_out = np.empty(n_total, dtype=plain_dtype(y.dtype))
+        faulting = populate_in_background(X_out[len(X):], y_out[len(y):])
         copy_rows(X_out, X)
         y_out[: len(y)] = y
-    return X_out, y_out
+    try:
+        yield X_out, y_out
+    finally:
+        if faulting is not None:
+            faulting.result()
 
 
 def _write_synthetic(backend: Backend, out, base, nn_data, nn_idx, draws: Iterator[DrawChunk]) -> None:
@@ -194,13 +208,13 @@ def resample_dense(
     times = PhaseTimes() if times is None else times
     plans = plan_classes(len(X), sampling_strategy, sorted_labels(y))
     n_total = len(X) + sum(p.n_samples for p in plans)
-    X_out, y_out = _output_with_originals(X, y, n_total, backend, times)
-    for plan in plans:
-        X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
-        with times.phase("generate", backend.synchronize):
-            _write_synthetic(backend, X_out[plan.offset : plan.offset + plan.n_samples],
-                             X_class, X_class, nn_idx, draws(plan, len(X_class), nn_idx.shape[1]))
-            y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
+    with _output_with_originals(X, y, n_total, backend, times) as (X_out, y_out):
+        for plan in plans:
+            X_class, nn_idx = _class_neighbors(X, y, plan, find_neighbors, backend, times)
+            with times.phase("generate", backend.synchronize):
+                _write_synthetic(backend, X_out[plan.offset : plan.offset + plan.n_samples],
+                                 X_class, X_class, nn_idx, draws(plan, len(X_class), nn_idx.shape[1]))
+                y_out[plan.offset : plan.offset + plan.n_samples] = plan.label
     return X_out, y_out
 
 
@@ -295,14 +309,14 @@ def resample_blocks(X, y: np.ndarray, blocks: Sequence[Block], times: PhaseTimes
     if sparse.issparse(X):
         return _stack_sparse_blocks(X, y, blocks, times)
     n_total = len(X) + sum(block.n_samples for block in blocks)
-    X_out, y_out = _output_with_originals(X, y, n_total, backend, times)
-    offset = len(X)
-    for block in blocks:
-        with times.phase("generate", backend.synchronize):
-            _write_synthetic(backend, X_out[offset : offset + block.n_samples], block.base,
-                             block.nn_data, block.table, block.draws())
-            y_out[offset : offset + block.n_samples] = block.label
-        offset += block.n_samples
+    with _output_with_originals(X, y, n_total, backend, times) as (X_out, y_out):
+        offset = len(X)
+        for block in blocks:
+            with times.phase("generate", backend.synchronize):
+                _write_synthetic(backend, X_out[offset : offset + block.n_samples], block.base,
+                                 block.nn_data, block.table, block.draws())
+                y_out[offset : offset + block.n_samples] = block.label
+            offset += block.n_samples
     return X_out, y_out
 
 
