@@ -70,16 +70,23 @@ def _refill(key, words, pos):
     return pos
 
 
-@cpu_kernel(nogil=True)
-def bounded_integers(key, pos, rng, out):
-    """``out[i] = `` NumPy's masked bounded draw in ``[0, rng]`` (``0 < rng <
-    2**32 - 1``), advancing ``key``/``pos`` (uint32[624], int64[1]) in place."""
+@njit(inline="always")
+def _mask_of(rng):
+    """The smallest ``2**b - 1 >= rng`` (NumPy's ``gen_mask``)."""
     mask = np.uint32(rng)
     mask |= mask >> np.uint32(1)
     mask |= mask >> np.uint32(2)
     mask |= mask >> np.uint32(4)
     mask |= mask >> np.uint32(8)
     mask |= mask >> np.uint32(16)
+    return mask
+
+
+@cpu_kernel(nogil=True)
+def bounded_integers(key, pos, rng, out):
+    """``out[i] = `` NumPy's masked bounded draw in ``[0, rng]`` (``0 < rng <
+    2**32 - 1``), advancing ``key``/``pos`` (uint32[624], int64[1]) in place."""
+    mask = _mask_of(rng)
     bound = np.uint32(rng)
     if out.shape[0] == 0:
         return  # no word drawn: the key stays as it is (NumPy twists only to draw)
@@ -93,6 +100,26 @@ def bounded_integers(key, pos, rng, out):
         value = words[at] & mask
         at += 1
         out[i] = value  # kept only if in range: a rejected value is overwritten (no branch)
+        i += value <= bound
+    pos[0] = at
+
+
+@cpu_kernel(nogil=True)
+def skip_bounded_integers(key, pos, rng, n):
+    """Advance ``key``/``pos`` past ``n`` of :func:`bounded_integers`'s draws
+    without keeping them (the words a draw rejects are skipped too)."""
+    mask = _mask_of(rng)
+    bound = np.uint32(rng)
+    if n == 0:
+        return
+    words = np.empty(_N, dtype=np.uint32)
+    at = _refill(key, words, pos[0])
+    i = 0
+    while i < n:
+        if at == _N:
+            at = _refill(key, words, at)
+        value = words[at] & mask
+        at += 1
         i += value <= bound
     pos[0] = at
 

@@ -134,3 +134,37 @@ def test_kernels_draw_nothing_for_no_values():
     bounded_integers(key, pos, 9, np.empty(0, dtype=np.int64))
     unit_doubles(key, pos, np.empty(0))
     assert np.array_equal(key, state["key"]) and pos[0] == state["pos"] == 624
+
+
+@pytest.mark.parametrize("high", HIGHS)
+@pytest.mark.parametrize("start", [0, 623, 1000])
+def test_integer_replay_walks_past_and_replays_numpys_integers(high, start):
+    ours, reference = _advanced(start, start), _advanced(start, start)
+    size = 10_000
+    replay = _legacy_random.IntegerReplay.walk_past(ours, high, size)
+    expected = reference.randint(low=0, high=high, size=size)
+    _assert_same_state(ours, reference)  # past all of them at once, as NumPy's call leaves it
+    replayed = np.concatenate([replay.randint(n) for n in (1, 2047, 5000, 2952)])
+    np.testing.assert_array_equal(replayed, expected)
+    assert replayed.dtype == expected.dtype
+    _assert_same_state(ours, reference)  # replaying never touches the instance
+
+
+@pytest.mark.parametrize(("high", "size", "generator"), [
+    (1, 5000, "mt"), (2**32, 5000, "mt"), (100, 10, "mt"), (100, 5000, "pcg")])
+def test_no_integer_replay_where_the_kernels_do_not_apply(high, size, generator):
+    rs = np.random.RandomState(np.random.PCG64(1) if generator == "pcg" else 1)
+    before = rs.get_state(legacy=False)
+    assert _legacy_random.IntegerReplay.walk_past(rs, high, size) is None
+    assert str(rs.get_state(legacy=False)) == str(before)  # untouched
+
+
+def test_skipping_no_integers_draws_nothing():
+    from gpusmote.kernels.mt19937 import skip_bounded_integers
+
+    rs = np.random.RandomState(2)
+    rs.random_sample(312)
+    state = rs.get_state(legacy=False)["state"]
+    key, pos = state["key"].copy(), np.array([state["pos"]])
+    skip_bounded_integers(key, pos, 9, 0)
+    assert np.array_equal(key, state["key"]) and pos[0] == 624
