@@ -24,3 +24,8 @@ import gpusmote.under_sampling._base as _cleaning  # noqa: E402
 
 _cleaning.COLD_SMALL_ROWS = 0
 _cleaning.WARM_SMALL_ROWS = 0
+# Faulting the output in ahead of its writes starts at 4 MiB of output
+# (gpusmote/engine/_prefault.py); every test's resample runs it here.
+import gpusmote.engine._prefault as _prefault  # noqa: E402
+
+_prefault.MIN_POPULATE_BYTES = 0
