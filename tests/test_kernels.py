@@ -97,12 +97,14 @@ def test_select_candidates_merges_tiles_exactly():
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int64, np.int16])
 @pytest.mark.parametrize("layout", ["C", "F", "strided"])
 @pytest.mark.parametrize("n_rows", [5, 3000])
-def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows, monkeypatch):
-    from gpusmote.kernels import _row_threads
+@pytest.mark.parametrize("piece_bytes", [1 << 21, 4096, 1])  # populated pieces of many pages, one page, one row
+def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows, piece_bytes, monkeypatch):
+    from gpusmote.kernels import _row_threads, copy_rows as copy_module
     from gpusmote.kernels.copy_rows import copy_rows
 
     monkeypatch.setattr(_row_threads, "MIN_THREAD_BYTES", 1)  # ranges on 3 threads even here
     monkeypatch.setattr(_row_threads, "n_threads", lambda: 3)
+    monkeypatch.setattr(copy_module, "POPULATE_PIECE_BYTES", piece_bytes)
 
     rng = np.random.default_rng(1)
     full = (rng.normal(size=(2 * n_rows, 40)) * 1e6).astype(dtype)
@@ -112,3 +114,7 @@ def test_copy_rows_copies_exactly_and_leaves_the_rest(dtype, layout, n_rows, mon
     copy_rows(out, src)
     np.testing.assert_array_equal(out[:n_rows], src, strict=True)
     assert (out[n_rows:] == 3).all()
+    columns = np.full((n_rows + 17, 80), 3, dtype=dtype)[:, ::2]  # a destination that is no block of memory
+    copy_rows(columns, src)
+    np.testing.assert_array_equal(columns[:n_rows], src, strict=True)
+    assert (columns[n_rows:] == 3).all()

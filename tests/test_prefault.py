@@ -14,6 +14,7 @@ import pytest
 
 import gpusmote
 from gpusmote.engine import _prefault, _resample
+from gpusmote.kernels import _populate
 from helpers import assert_same_resample, make_classes
 
 linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise(MADV_POPULATE_WRITE) is Linux's")
@@ -21,7 +22,7 @@ linux = pytest.mark.skipif(not sys.platform.startswith("linux"), reason="madvise
 
 def _resident_bytes() -> int:
     with open("/proc/self/statm") as statm:
-        return int(statm.read().split()[1]) * _prefault.mmap.PAGESIZE
+        return int(statm.read().split()[1]) * _populate.mmap.PAGESIZE
 
 
 def _fresh(n_bytes: int) -> np.ndarray:
@@ -34,12 +35,12 @@ def _fresh(n_bytes: int) -> np.ndarray:
 def test_populate_makes_pages_resident_without_writing():
     array = _fresh(64 << 20)
     before = _resident_bytes()
-    if not _prefault.populate(array):
+    if not _populate.populate(array):
         pytest.skip("kernel before 5.14: no MADV_POPULATE_WRITE (the writes fault the pages in)")
     assert _resident_bytes() - before > 0.9 * array.nbytes
     array[:] = 3.5
     view = array.reshape(-1)
-    assert _prefault.populate(view[1:-1])  # an unaligned slice: its whole pages only
+    assert _populate.populate(view[1:-1])  # an unaligned slice: its whole pages only
     assert (array == 3.5).all()  # populating resident pages changes nothing
 
 
