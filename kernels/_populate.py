@@ -14,6 +14,7 @@ sampler writes next (``gpusmote/engine/_prefault.py``).
 from __future__ import annotations
 
 import ctypes
+import errno
 import functools
 import mmap
 import sys
@@ -42,10 +43,15 @@ def _madvise():
     return madvise
 
 
+#: Set once the kernel refused the advice (EINVAL: Linux before 5.14), so the
+#: copies stop asking.
+_refused = False
+
+
 def can_populate() -> bool:
-    """Whether this platform has ``madvise`` at all (a kernel before 5.14
-    still refuses the advice: :func:`populate` then returns False)."""
-    return _madvise() is not None
+    """Whether :func:`populate` can work here: Linux's ``madvise``, and the
+    kernel has not refused the advice yet."""
+    return _madvise() is not None and not _refused
 
 
 def _page_range(array: np.ndarray) -> tuple[int, int]:
@@ -64,12 +70,13 @@ def populate(array: np.ndarray) -> bool:
     Returns False where the system cannot (not Linux, a kernel before 5.14):
     the pages then fault in on first write, as they would have anyway.
     """
-    madvise = _madvise()
-    start, length = _page_range(array)
-    if madvise is None or length == 0:
+    global _refused
+    if not can_populate():
         return False
-    piece = POPULATE_PIECE_BYTES
-    for offset in range(0, length, piece):
-        if madvise(start + offset, min(piece, length - offset), MADV_POPULATE_WRITE) != 0:
+    start, length = _page_range(array)
+    madvise = _madvise()
+    for offset in range(0, length, POPULATE_PIECE_BYTES):
+        if madvise(start + offset, min(POPULATE_PIECE_BYTES, length - offset), MADV_POPULATE_WRITE) != 0:
+            _refused = _refused or ctypes.get_errno() == errno.EINVAL
             return False
-    return True
+    return length > 0

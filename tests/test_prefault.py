@@ -109,3 +109,31 @@ def test_outputs_past_the_threshold_are_imblearns(name, params, monkeypatch):
     ours = getattr(gpusmote, name)(random_state=0, **params).fit_resample(X, y)
     assert calls and calls[0] is not None
     assert_same_resample(ours, getattr(reference, name)(random_state=0, **params).fit_resample(X, y))
+
+
+def test_a_kernel_that_refuses_the_advice_is_asked_once(monkeypatch):
+    # Linux before 5.14 answers EINVAL: the copies stop asking, the writes fault
+    # the pages in as they always did, and the rows are copied all the same.
+    import ctypes
+    import errno
+
+    from gpusmote.kernels.copy_rows import copy_rows
+
+    calls = []
+
+    def refusing(address, length, advice):
+        calls.append(advice)
+        ctypes.set_errno(errno.EINVAL)
+        return -1
+
+    monkeypatch.setattr(_populate, "_madvise", lambda: refusing)
+    monkeypatch.setattr(_populate, "_refused", False)
+    src = np.arange(1 << 20, dtype=np.float64).reshape(-1, 64)
+    out = _fresh(src.nbytes)
+    copy_rows(out, src)
+    np.testing.assert_array_equal(out, src)
+    asked = len(calls)  # once per copying thread at most (they may ask at the same moment)
+    assert 1 <= asked <= 4 and set(calls) == {_populate.MADV_POPULATE_WRITE} and not _populate.can_populate()
+    assert _prefault.populate_in_background(out) is None
+    copy_rows(_fresh(src.nbytes), src)
+    assert len(calls) == asked
