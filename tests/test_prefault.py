@@ -69,9 +69,9 @@ def test_nothing_in_the_background_where_it_cannot_pay(monkeypatch):
     assert nested.result() is None  # from gpusmote's own threads (a pool task never waits on a pool)
 
 
-@pytest.mark.parametrize("fail", [False, True])
-def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
-    started, waited = [], threading.Event()
+def _watched_prefault(started: list, waited: threading.Event):
+    """A stand-in for populate_in_background: records what it was given and
+    when its future is waited for."""
 
     class Watched(Future):
         def result(self, timeout=None):
@@ -84,7 +84,13 @@ def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
         future.set_result(None)
         return future
 
-    monkeypatch.setattr(_resample, "populate_in_background", fake)
+    return fake
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
+    started, waited = [], threading.Event()
+    monkeypatch.setattr(_resample, "populate_in_background", _watched_prefault(started, waited))
     X, y = make_classes([300, 40], n_features=6, seed=2)
     if fail:
         monkeypatch.setattr(_resample, "_class_neighbors", lambda *args: 1 / 0)
@@ -97,15 +103,29 @@ def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
     assert waited.is_set()
 
 
-@pytest.mark.parametrize("name, params", [("SMOTE", {}), ("ADASYN", {}), ("BorderlineSMOTE", {"kind": "borderline-2"})])
+@pytest.mark.parametrize("shrinkage", [None, 0.5])
+def test_random_over_sampler_waits_for_the_prefault_of_its_new_rows(shrinkage, monkeypatch):
+    started, waited = [], threading.Event()
+    monkeypatch.setattr(_prefault, "populate_in_background", _watched_prefault(started, waited))
+    X, y = make_classes([300, 40], n_features=6, seed=2)
+    ours = gpusmote.RandomOverSampler(random_state=0, shrinkage=shrinkage).fit_resample(X, y)
+    assert started == [(len(ours[0]) - len(X)) * X.shape[1] * X.itemsize] and waited.is_set()
+    assert_same_resample(ours, reference.RandomOverSampler(random_state=0, shrinkage=shrinkage).fit_resample(X, y))
+
+
+@pytest.mark.parametrize("name, params", [("SMOTE", {}), ("ADASYN", {}),
+                                          ("BorderlineSMOTE", {"kind": "borderline-2"}),
+                                          ("RandomOverSampler", {}), ("RandomOverSampler", {"shrinkage": 0.3})])
 def test_outputs_past_the_threshold_are_imblearns(name, params, monkeypatch):
     # Large enough that the background thread has whole pages to fault in while
     # the rows are written (the session's threshold is 0; here the default).
     monkeypatch.setattr(_prefault, "MIN_POPULATE_BYTES", 1 << 22)
     X, y = make_classes([60_000, 4_000], n_features=24, dtype=np.float32, seed=12)
     calls = []
-    original = _resample.populate_in_background
-    monkeypatch.setattr(_resample, "populate_in_background", lambda *a: calls.append(original(*a)) or calls[-1])
+    original = _prefault.populate_in_background
+    recording = lambda *arrays: calls.append(original(*arrays)) or calls[-1]  # noqa: E731
+    monkeypatch.setattr(_prefault, "populate_in_background", recording)
+    monkeypatch.setattr(_resample, "populate_in_background", recording)
     ours = getattr(gpusmote, name)(random_state=0, **params).fit_resample(X, y)
     assert calls and calls[0] is not None
     assert_same_resample(ours, getattr(reference, name)(random_state=0, **params).fit_resample(X, y))

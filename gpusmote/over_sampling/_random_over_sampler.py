@@ -43,6 +43,7 @@ from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine import _legacy_random
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import plain_dtype, sorted_labels
+from gpusmote.engine._prefault import faulted_in_background
 from gpusmote.engine._resample import empty_output
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
@@ -250,7 +251,6 @@ class RandomOverSampler(DeviceOverSampler):
         # the 2-core VM, fresh processes: 126-319 ms with the advice, 160-165 ms
         # without (imbalanced-learn, advised: 219-1,194 ms).
         X_out = empty_output((len(X) + sum(b.count for b in blocks), X.shape[1]), plain_dtype(dtype), xp)
-        copy_rows(X_out, X)
 
         def write_rows(block: _ClassBlock, drawn) -> None:
             out = X_out[block.offset : block.offset + block.count]
@@ -261,7 +261,10 @@ class RandomOverSampler(DeviceOverSampler):
                 _smoothed_rows(out, X, drawn, block.rows, self.shrinkage_[block.label],
                                random_state)
 
-        y_out = self._bootstrap(y, blocks, draw, write_rows)
+        # the new rows' pages faulted in while the originals are copied and the rows drawn
+        with faulted_in_background(X_out[len(X):]):
+            copy_rows(X_out, X)
+            y_out = self._bootstrap(y, blocks, draw, write_rows)
         return X_out, y_out
 
     def _resample_sparse(self, X, y, blocks, draw, random_state):
