@@ -53,6 +53,10 @@ def shared_pool(max_workers: int | None = None) -> ThreadPoolExecutor:
         return pool
 
 
+#: The background thread's pool, by the process that started it.
+_background: dict[int, ThreadPoolExecutor] = {}
+
+
 def background_pool() -> ThreadPoolExecutor:
     """This process's one background thread, apart from :func:`shared_pool`'s
     workers, for work that overlaps the calling thread's (faulting an output's
@@ -63,11 +67,9 @@ def background_pool() -> ThreadPoolExecutor:
         pool = _background.get(pid)
         if pool is None:
             _background.clear()  # a parent's thread (after fork) does not exist here
-            pool = _background[pid] = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_PREFIX}-background")
+            pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{THREAD_PREFIX}-background")
+            _background[pid] = pool
         return pool
-
-
-_background: dict[int, ThreadPoolExecutor] = {}
 
 
 def in_pool_thread() -> bool:

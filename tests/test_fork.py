@@ -28,7 +28,10 @@ _SCRIPT = textwrap.dedent(
     import torch
 
     from gpusmote import ADASYN, SMOTE, SVMSMOTE, BorderlineSMOTE, NearestNeighbors, RandomOverSampler
+    from gpusmote.engine import _prefault
     from gpusmote.torch import BalancedBatches, SMOTEDataset, resample
+
+    _prefault.MIN_POPULATE_BYTES = 0  # the background thread at every size: the children need their own
 
     rng = np.random.default_rng(0)
     X = rng.random((20_000, 4))
