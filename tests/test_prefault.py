@@ -90,7 +90,7 @@ def _watched_prefault(started: list, waited: threading.Event):
 @pytest.mark.parametrize("fail", [False, True])
 def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
     started, waited = [], threading.Event()
-    monkeypatch.setattr(_resample, "populate_in_background", _watched_prefault(started, waited))
+    monkeypatch.setattr(_prefault, "populate_in_background", _watched_prefault(started, waited))
     X, y = make_classes([300, 40], n_features=6, seed=2)
     if fail:
         monkeypatch.setattr(_resample, "_class_neighbors", lambda *args: 1 / 0)
@@ -101,6 +101,23 @@ def test_the_engine_waits_for_the_prefault_before_returning(fail, monkeypatch):
         # the rows after the originals and their labels, not the originals' (copied now)
         assert started == [(len(X_res) - len(X)) * (X.shape[1] * X.itemsize + 8)]
     assert waited.is_set()
+
+
+def test_each_class_is_faulted_in_when_its_turn_comes(monkeypatch):
+    # SMOTE's classes one at a time, in label order, each block (rows and
+    # labels) before its k-NN; all waited for.
+    started, waited = [], threading.Event()
+    monkeypatch.setattr(_prefault, "populate_in_background", _watched_prefault(started, waited))
+    X, y = make_classes([300, 120, 40, 70], n_features=5, seed=4)
+    searched_before = []
+    original = _resample._class_neighbors
+    monkeypatch.setattr(_resample, "_class_neighbors",
+                        lambda *args: searched_before.append(len(started)) or original(*args))
+    X_res, y_res = gpusmote.SMOTE(random_state=0).fit_resample(X, y)
+    row_bytes = X.shape[1] * X.itemsize + y.itemsize
+    assert started == [(300 - n) * row_bytes for n in (120, 40, 70)] and searched_before == [1, 2, 3]
+    assert waited.is_set()
+    assert_same_resample((X_res, y_res), reference.SMOTE(random_state=0).fit_resample(X, y))
 
 
 @pytest.mark.parametrize("shrinkage", [None, 0.5])
@@ -125,7 +142,6 @@ def test_outputs_past_the_threshold_are_imblearns(name, params, monkeypatch):
     original = _prefault.populate_in_background
     recording = lambda *arrays: calls.append(original(*arrays)) or calls[-1]  # noqa: E731
     monkeypatch.setattr(_prefault, "populate_in_background", recording)
-    monkeypatch.setattr(_resample, "populate_in_background", recording)
     ours = getattr(gpusmote, name)(random_state=0, **params).fit_resample(X, y)
     assert calls and calls[0] is not None
     assert_same_resample(ours, getattr(reference, name)(random_state=0, **params).fit_resample(X, y))

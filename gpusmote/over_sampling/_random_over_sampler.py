@@ -43,7 +43,7 @@ from gpusmote.devices._resolve import resolve_device
 from gpusmote.engine import _legacy_random
 from gpusmote.engine._draws import iter_philox_draws, philox_seed
 from gpusmote.engine._labels import plain_dtype, sorted_labels
-from gpusmote.engine._prefault import faulted_in_background
+from gpusmote.engine._prefault import faulting_in
 from gpusmote.engine._resample import empty_output
 from gpusmote.kernels.copy_rows import copy_rows
 from gpusmote.kernels.gather_rows import gather_rows
@@ -262,7 +262,7 @@ class RandomOverSampler(DeviceOverSampler):
                                random_state)
 
         # the new rows' pages faulted in while the originals are copied and the rows drawn
-        with faulted_in_background(X_out[len(X):]):
+        with faulting_in(X_out[len(X):]):
             copy_rows(X_out, X)
             y_out = self._bootstrap(y, blocks, draw, write_rows)
         return X_out, y_out
