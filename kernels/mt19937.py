@@ -71,57 +71,46 @@ def _refill(key, words, pos):
 
 
 @njit(inline="always")
-def _mask_of(rng):
-    """The smallest ``2**b - 1 >= rng`` (NumPy's ``gen_mask``)."""
-    mask = np.uint32(rng)
+def _bounded_walk(key, pos, rng, n, out, store):
+    """NumPy's masked bounded draws in ``[0, rng]`` (``0 < rng < 2**32 - 1``),
+    ``n`` of them, advancing ``key``/``pos`` in place; each kept in ``out``
+    when ``store`` (a constant of the caller, so the other build has no
+    stores)."""
+    mask = np.uint32(rng)  # the smallest 2**b - 1 >= rng (NumPy's gen_mask)
     mask |= mask >> np.uint32(1)
     mask |= mask >> np.uint32(2)
     mask |= mask >> np.uint32(4)
     mask |= mask >> np.uint32(8)
     mask |= mask >> np.uint32(16)
-    return mask
+    bound = np.uint32(rng)
+    if n == 0:
+        return  # no word drawn: the key stays as it is (NumPy twists only to draw)
+    words = np.empty(_N, dtype=np.uint32)
+    at = _refill(key, words, pos[0])
+    i = 0
+    while i < n:
+        if at == _N:
+            at = _refill(key, words, at)
+        value = words[at] & mask
+        at += 1
+        if store:
+            out[i] = value  # kept only if in range: a rejected value is overwritten (no branch)
+        i += value <= bound
+    pos[0] = at
 
 
 @cpu_kernel(nogil=True)
 def bounded_integers(key, pos, rng, out):
     """``out[i] = `` NumPy's masked bounded draw in ``[0, rng]`` (``0 < rng <
     2**32 - 1``), advancing ``key``/``pos`` (uint32[624], int64[1]) in place."""
-    mask = _mask_of(rng)
-    bound = np.uint32(rng)
-    if out.shape[0] == 0:
-        return  # no word drawn: the key stays as it is (NumPy twists only to draw)
-    words = np.empty(_N, dtype=np.uint32)
-    at = _refill(key, words, pos[0])
-    i = 0
-    n = out.shape[0]
-    while i < n:
-        if at == _N:
-            at = _refill(key, words, at)
-        value = words[at] & mask
-        at += 1
-        out[i] = value  # kept only if in range: a rejected value is overwritten (no branch)
-        i += value <= bound
-    pos[0] = at
+    _bounded_walk(key, pos, rng, out.shape[0], out, True)
 
 
 @cpu_kernel(nogil=True)
 def skip_bounded_integers(key, pos, rng, n):
     """Advance ``key``/``pos`` past ``n`` of :func:`bounded_integers`'s draws
     without keeping them (the words a draw rejects are skipped too)."""
-    mask = _mask_of(rng)
-    bound = np.uint32(rng)
-    if n == 0:
-        return
-    words = np.empty(_N, dtype=np.uint32)
-    at = _refill(key, words, pos[0])
-    i = 0
-    while i < n:
-        if at == _N:
-            at = _refill(key, words, at)
-        value = words[at] & mask
-        at += 1
-        i += value <= bound
-    pos[0] = at
+    _bounded_walk(key, pos, rng, n, np.empty(0, dtype=np.int64), False)
 
 
 @cpu_kernel(nogil=True)
