@@ -24,6 +24,7 @@ end draws them again.
 
 from __future__ import annotations
 
+import collections
 import copy
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -86,35 +87,36 @@ def iter_imblearn_draws(
     chunk = chunk_rows or DRAW_CHUNK_ROWS
     high = n_base_rows * k
     uniform_rs = check_random_state(random_state)
-    replay = _legacy_random.IntegerReplay.walk_past(uniform_rs, high, n_samples)
-    if replay is None:
-        yield from _iter_kept_draws(uniform_rs, high, k, n_samples, chunk)
-        return
+    integers = (_legacy_random.IntegerReplay.walk_past(uniform_rs, high, n_samples)
+                or _KeptIntegers(uniform_rs, high, n_samples, chunk))
     for start, size in _chunk_sizes(n_samples, chunk):
-        flat = replay.randint(size)
+        flat = integers.randint(size)
         steps = _legacy_random.uniform(uniform_rs, size)
         rows, cols = split_flat_index(flat, k)
         yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)
 
 
-def _iter_kept_draws(uniform_rs: np.random.RandomState, high: int, k: int, n_samples: int,
-                     chunk: int) -> Iterator[DrawChunk]:
-    """:func:`iter_imblearn_draws` through NumPy's own calls (no kernel
-    loaded, another bit generator): the walk past the integers keeps the
-    first :data:`KEEP_INDEX_ROWS` of them, a copy of the generator draws the
-    rest again."""
-    kept, index_rs = [], None
-    for start, size in _chunk_sizes(n_samples, chunk):
-        if index_rs is None and start + size > KEEP_INDEX_ROWS:
-            index_rs = copy.deepcopy(uniform_rs)  # draws the rest again, below
-        flat = _legacy_random.randint(uniform_rs, high, size)
-        if index_rs is None:
-            kept.append(flat)
-    for i, (start, size) in enumerate(_chunk_sizes(n_samples, chunk)):
-        flat = kept[i] if i < len(kept) else _legacy_random.randint(index_rs, high, size)
-        steps = _legacy_random.uniform(uniform_rs, size)
-        rows, cols = split_flat_index(flat, k)
-        yield DrawChunk(start=start, rows=rows, cols=cols, steps=steps)
+class _KeptIntegers:
+    """The class's integers through NumPy's own calls (no kernel loaded,
+    another bit generator), as :class:`~gpusmote.engine._legacy_random.IntegerReplay`
+    gives them: the walk past them keeps the chunks of the first
+    :data:`KEEP_INDEX_ROWS` rows, and a copy of the generator taken where the
+    kept ones end draws the rest again."""
+
+    def __init__(self, uniform_rs: np.random.RandomState, high: int, n_samples: int, chunk: int):
+        self._high, self._kept, self._index_rs = high, collections.deque(), None
+        for start, size in _chunk_sizes(n_samples, chunk):
+            if self._index_rs is None and start + size > KEEP_INDEX_ROWS:
+                self._index_rs = copy.deepcopy(uniform_rs)  # draws the rest again
+            flat = _legacy_random.randint(uniform_rs, high, size)
+            if self._index_rs is None:
+                self._kept.append(flat)
+
+    def randint(self, size: int) -> np.ndarray:
+        """The next chunk's ``size`` integers (the chunks are asked in order)."""
+        if self._kept:
+            return self._kept.popleft()
+        return _legacy_random.randint(self._index_rs, self._high, size)
 
 
 def philox_seed(random_state: None | int | np.random.RandomState) -> int:
