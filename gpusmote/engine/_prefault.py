@@ -56,7 +56,7 @@ class BackgroundFaults:
     def start(self, *arrays) -> None:
         """:func:`populate_in_background` for ``arrays`` (queued behind the
         ranges started before)."""
-        future = populate_in_background(*arrays) if arrays else None
+        future = populate_in_background(*arrays)
         if future is not None:
             self._pending.append(future)
 
@@ -72,7 +72,8 @@ def faulting_in(*arrays) -> Iterator[BackgroundFaults]:
     ``arrays`` (if any) and waited for on its way out (an exception in the
     block too), so no task outlives the call that made the arrays."""
     faults = BackgroundFaults()
-    faults.start(*arrays)
+    if arrays:
+        faults.start(*arrays)
     try:
         yield faults
     finally:
