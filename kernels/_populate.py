@@ -64,14 +64,14 @@ def _page_range(array: np.ndarray) -> tuple[int, int]:
 
 
 def populate(array: np.ndarray) -> bool:
-    """Fault the whole pages of ``array`` (a contiguous NumPy array) in for
-    writing, without writing them.
+    """Fault the whole pages of ``array`` in for writing, without writing them.
 
-    Returns False where the system cannot (not Linux, a kernel before 5.14):
-    the pages then fault in on first write, as they would have anyway.
+    Returns False where it cannot: an array that is no single block of
+    memory (a strided view), not Linux, a kernel before 5.14. The pages then
+    fault in on first write, as they would have anyway.
     """
     global _refused
-    if not can_populate():
+    if not can_populate() or not (array.flags.c_contiguous or array.flags.f_contiguous):
         return False
     start, length = _page_range(array)
     madvise = _madvise()

@@ -35,13 +35,11 @@ def copy_rows(out, src) -> None:
         return
 
     piece_rows = max(1, POPULATE_PIECE_BYTES // max(1, out.strides[0]))
-    contiguous = out.flags.c_contiguous
 
     def copy(start: int, stop: int) -> None:
         for low in range(start, stop, piece_rows):
             high = min(stop, low + piece_rows)
-            if contiguous:
-                populate(out[low:high])
+            populate(out[low:high])  # (nothing for a destination that is no block of memory)
             out[low:high] = src[low:high]
 
     over_row_ranges(len(src), src.size * out.itemsize, copy)

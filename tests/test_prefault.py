@@ -41,6 +41,7 @@ def test_populate_makes_pages_resident_without_writing():
     array[:] = 3.5
     view = array.reshape(-1)
     assert _populate.populate(view[1:-1])  # an unaligned slice: its whole pages only
+    assert not _populate.populate(array[:, ::2])  # no single block of memory: refused, untouched
     assert (array == 3.5).all()  # populating resident pages changes nothing
 
 
